@@ -1,0 +1,13 @@
+__version__ = "0.0.1"
+"ntk_paths: prune neural networks at initialisation and see what the mask does through the NTK and its path decomposition."
+# The only hand-written file in this package: it re-exports the main names so that
+# `from ntk_paths import prune, Masks` works. nbdev_export only rewrites the version line above.
+from .masks import (Masks, Prunable, prunable, resolve_density, topk_masks, apply_masks, remove_masks,
+                    to_torch_prune, shuffle_masks, MaskMismatchError)
+from .models import MLP, LeNet300_100, LeNet5, VGG, ResNet, ResNet20, Conv1dNet, MODELS, make_model, init_weights
+from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d, load_torchvision, balanced_batch,
+                   noise_batch, ones_input)
+from .scores import SCORES, Saliency, saliency
+from .prune import prune, ScoreError, SCHEDULES
+from .train import train, evaluate, TrainResult
+from .experiments import compare, Comparison

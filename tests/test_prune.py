@@ -1,0 +1,123 @@
+"The prune loop and the first saliencies: SynFlow's defining properties, layer collapse, numerics, any nn.Module."
+import copy
+import pytest, torch
+from torch import nn
+from ntk_paths import (prune, Masks, SCORES, saliency, init_weights, apply_masks, VGG, ResNet20, MLP, LeNet5, ScoreError)
+from ntk_paths.scores import synflow_pass
+
+
+def test_pruned_weights_never_come_back():
+    seen = []
+
+    @saliency("_revive_if_allowed")
+    def revive(model, masks, **_):
+        seen.append(masks)
+        return {n: 1.0 + 100.0 * (~m).float() for n, m in masks.items()}   # dead weights score highest
+
+    try:
+        final = prune(init_weights(MLP((16, 16, 4)), 0), "_revive_if_allowed", 0.05, iterations=6, progress=False)
+    finally:
+        SCORES.pop("_revive_if_allowed")
+    steps = seen[1:] + [final]
+    for before, after in zip(seen, steps):
+        assert all(not (after[k] & ~before[k]).any() for k in before)
+    total = final.total
+    assert [s.kept for s in steps] == [round(0.05 ** (k / 6) * total) for k in range(1, 7)]
+
+
+def conv_net(bias=False):
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=bias), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 6, 3, padding=1, bias=bias), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 4 * 4, 5, bias=bias))
+
+
+def test_synflow_conserves_flow_at_every_hidden_neuron():
+    "Tanaka et al., Theorem 1: bias-free ReLU net at init; incoming score sum = outgoing score sum per neuron/channel"
+    net = init_weights(conv_net(), 0)
+    s = SCORES["synflow"](net, Masks.ones(net), input_shape=(3, 8, 8))
+    torch.testing.assert_close(s["0.weight"].sum((1, 2, 3)), s["3.weight"].sum((0, 2, 3)), rtol=1e-10, atol=0)
+    # channel c of conv 3 feeds the 16 flattened positions c*16 … c*16+15 of the linear layer
+    torch.testing.assert_close(s["3.weight"].sum((1, 2, 3)), s["6.weight"].sum(0).view(6, 16).sum(1), rtol=1e-10, atol=0)
+    mlp = init_weights(MLP((10, 7, 5, 3), bias=False), 1)
+    s = SCORES["synflow"](mlp, Masks.ones(mlp))
+    torch.testing.assert_close(s["fc1.weight"].sum(1), s["fc2.weight"].sum(0), rtol=1e-10, atol=0)
+    torch.testing.assert_close(s["fc2.weight"].sum(1), s["fc3.weight"].sum(0), rtol=1e-10, atol=0)
+    # and equals the total flow R across every layer (the whole network is one cut)
+    totals = torch.stack([v.sum() for v in s.values()])
+    torch.testing.assert_close(totals, totals[:1].expand(3), rtol=1e-10, atol=0)
+
+
+def test_synflow_is_the_path_sum():
+    "|θ_j ∂R/∂θ_j| = Σ over input→output paths through j of |product of weights|, on an enumerable net"
+    net = init_weights(MLP((3, 4, 2), bias=False), 2)
+    W1, W2 = net.fc1.weight.detach().abs().double(), net.fc2.weight.detach().abs().double()
+    s = SCORES["synflow"](net, Masks.ones(net))
+    ref1 = torch.zeros_like(W1); ref2 = torch.zeros_like(W2)
+    for i in range(3):
+        for h in range(4):
+            for o in range(2):
+                v = W1[h, i] * W2[o, h]
+                ref1[h, i] += v; ref2[o, h] += v
+    torch.testing.assert_close(s["fc1.weight"], ref1); torch.testing.assert_close(s["fc2.weight"], ref2)
+
+
+def test_synflow_leaves_weights_signs_and_modes_alone():
+    net = init_weights(ResNet20(), 0).train()
+    net.layer2.eval()                       # a mixed-mode model comes back mixed
+    before = copy.deepcopy(net.state_dict())
+    masks = prune(net, "synflow", 0.1, iterations=3, progress=False)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    assert net.training and not net.layer2.training and net.layer3.training
+    assert masks.kept == round(0.1 * masks.total)
+
+
+def test_synflow_on_deep_plain_convnet_is_finite():
+    layers = [nn.Conv2d(3, 32, 3, padding=1), nn.ReLU()]
+    for _ in range(48): layers += [nn.Conv2d(32, 32, 3, padding=1), nn.ReLU()]
+    deep = init_weights(nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10)), 0)
+    s = synflow_pass(deep, Masks.ones(deep), torch.ones(1, 3, 8, 8))
+    assert all(torch.isfinite(v).all() and (v > 0).any() for v in s.values())
+    # in float32 the same objective overflows: that is why we compute in float64
+    with torch.no_grad():
+        r = torch.func.functional_call(deep, {n: p.abs() for n, p in deep.named_parameters()}, (torch.ones(1, 3, 8, 8),))
+    assert torch.isinf(r).any()
+    m = prune(deep, "synflow", 0.05, iterations=5, input_shape=(3, 8, 8), progress=False)
+    assert m.kept == round(0.05 * m.total) and not m.collapsed
+
+
+def test_synflow_avoids_layer_collapse_where_magnitude_does_not():
+    "VGG-16, no data, compression 10^3: single-shot magnitude empties a layer, iterative SynFlow keeps all 14"
+    vgg = init_weights(VGG(16), 0)
+    mag = prune(vgg, "magnitude", compression=1000, progress=False)
+    syn = prune(vgg, "synflow", compression=1000, iterations=20, progress=False)
+    assert mag.collapsed, "magnitude was expected to collapse a layer at compression 1000"
+    assert syn.collapsed == [] and len(syn) == 14
+
+
+def test_any_module_and_already_masked_models():
+    torchvision = pytest.importorskip("torchvision")
+    tv = init_weights(torchvision.models.resnet18(num_classes=10), 0)
+    m = prune(tv, "synflow", 0.02, iterations=4, input_shape=(3, 32, 32), progress=False)
+    assert m.kept == round(0.02 * m.total) and "fc.weight" in m and "layer2.0.downsample.0.weight" in m
+    # pruning a model that already carries masks continues from them
+    net = apply_masks(init_weights(LeNet5(), 0), prune(init_weights(LeNet5(), 0), "magnitude", 0.3, progress=False))
+    start = Masks.from_model(net)
+    more = prune(net, "synflow", 0.05, masks=start, iterations=5, progress=False)
+    assert all(not (more[k] & ~start[k]).any() for k in start)
+
+
+def test_collapsed_network_fails_with_a_clear_error():
+    net = init_weights(MLP((8, 8, 2), bias=False), 0)
+    dead = Masks({"fc1.weight": torch.zeros(8, 8, dtype=torch.bool), "fc2.weight": torch.ones(2, 8, dtype=torch.bool)})
+    with pytest.raises(ScoreError, match="every score is zero"):
+        prune(net, "synflow", 0.01, masks=dead, progress=False)
+
+
+def test_bad_input():
+    net = MLP()
+    with pytest.raises(ValueError, match="choose one of: random, magnitude, synflow"): prune(net, "snap", 0.1)
+    with pytest.raises(ValueError, match="iterations must be an integer >= 1"): prune(net, "synflow", 0.1, iterations=2.5)
+    with pytest.raises(ValueError, match="unknown sanity check"): prune(net, "random", 0.1, sanity="flip")
+    with pytest.raises(ValueError, match="scope must be"): prune(net, "random", 0.1, scope="module")
+    with pytest.raises(ValueError, match="pass input_shape"): prune(nn.Sequential(nn.Linear(3, 2)), "synflow", 0.5)
+    with pytest.raises(ValueError, match=r"logits of shape \(N, K\)"):
+        prune(nn.Sequential(nn.Linear(3, 2), nn.Flatten(0)), "synflow", 0.5, input_shape=(3,), progress=False)
