@@ -13,7 +13,7 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['TORCHVISION', 'DATASETS', 'TensorData', 'load_digits', 'load_mnist1d', 'load_torchvision', 'load_dataset',
-           'balanced_batch', 'ones_input', 'noise_batch', 'iterate']
+           'balanced_batch', 'ones_input', 'noise_batch', 'mean_input', 'iterate']
 
 # %% ../nbs/02_data.ipynb #2c0af78a
 @dataclass(repr=False)
@@ -134,6 +134,17 @@ def noise_batch(input_shape:tuple, n:int, generator:torch.Generator|int|None=Non
     "`n` standard-normal inputs of `input_shape`, drawn on the CPU from `generator` (or a seed)"
     g = generator if isinstance(generator, torch.Generator) else torch.Generator().manual_seed(generator or 0)
     return torch.randn(n, *input_shape, generator=g, dtype=torch.float32).to(device=device, dtype=dtype)
+
+# %% ../nbs/02_data.ipynb #18437252
+def mean_input(x:Tensor,              # a batch of inputs (N, ...)
+               norm:tuple|None=None,  # (mean, std) per channel the inputs were normalised with, if any
+              )->Tensor:              # (1, ...), non-negative
+    "The absolute mean of the unnormalised inputs"
+    if norm is not None:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        x = x * torch.tensor(norm[1], dtype=x.dtype, device=x.device).view(shape) \
+              + torch.tensor(norm[0], dtype=x.dtype, device=x.device).view(shape)
+    return x.mean(0, keepdim=True).abs()
 
 # %% ../nbs/02_data.ipynb #4d9d2260
 def iterate(x:Tensor, y:Tensor, batch_size:int=64, shuffle:bool=True, generator:torch.Generator|None=None):

@@ -46,7 +46,7 @@ def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:floa
                          "Usually no path from input to output is left (a layer has collapsed); use a higher "
                          "density, more iterations, or min_density.")
 
-# %% ../nbs/06_prune.ipynb #656c0ead
+# %% ../nbs/06_prune.ipynb #a1933df3
 SANITY = ("shuffle", "reinit", "invert")
 REINIT_SEED = 2**31   # "reinit" re-samples the weights from seed REINIT_SEED + seed
 
@@ -86,6 +86,7 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
                          f"data=(x, y) or data=x; data-free methods are: "
                          + ", ".join(k for k, s in SCORES.items() if s.data == "none"))
     batch = _pruning_batch(data, per_class, seed)
+    if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
     protect = dict(protect_first=protect_first, protect_last=protect_last, protect_shortcuts=protect_shortcuts, exclude=exclude)
     current = (masks.check(model) if masks is not None else Masks.ones(model, **protect))
     device = next(model.parameters()).device
