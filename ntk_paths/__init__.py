@@ -6,8 +6,10 @@ from .masks import (Masks, Prunable, prunable, resolve_density, topk_masks, appl
                     to_torch_prune, shuffle_masks, MaskMismatchError)
 from .models import MLP, LeNet300_100, LeNet5, VGG, ResNet, ResNet20, Conv1dNet, MODELS, make_model, init_weights
 from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d, load_torchvision, balanced_batch,
-                   noise_batch, ones_input)
+                   noise_batch, ones_input, mean_input)
+from .paths import squared_pass, path_kernel_trace
 from .scores import SCORES, Saliency, saliency
+from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap in SCORES
 from .prune import prune, ScoreError, SCHEDULES
 from .train import train, evaluate, TrainResult
 from .experiments import compare, Comparison
