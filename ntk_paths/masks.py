@@ -17,7 +17,8 @@ import torch.nn.utils.prune as torch_prune
 
 # %% auto #0
 __all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'Prunable', 'prunable', 'resolve_density', 'Masks', 'MaskMismatchError',
-           'topk_masks', 'MaskParametrization', 'apply_masks', 'remove_masks', 'to_torch_prune', 'shuffle_masks']
+           'topk_masks', 'MaskParametrization', 'apply_masks', 'remove_masks', 'to_torch_prune', 'shuffle_masks',
+           'plot_layer_densities']
 
 # %% ../nbs/00_masks.ipynb #7cda0103
 PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -385,3 +386,26 @@ def shuffle_masks(masks:Masks, generator:torch.Generator|None=None) -> Masks:
         perm = torch.randperm(m.numel(), generator=generator).to(m.device)
         out[k] = m.flatten()[perm].view_as(m)
     return Masks(out, {**masks.meta, "sanity": "shuffle"})
+
+# %% ../nbs/00_masks.ipynb #2c9cd10e
+def plot_layer_densities(masks:Masks|Mapping[str, Masks], # one Masks, or several by label
+                         ax=None,                          # a matplotlib Axes to draw into
+                         title:str|None=None):
+    "Density of every layer (log scale) for one or several masks; collapsed layers marked"
+    from matplotlib.figure import Figure
+    series = {"": masks} if isinstance(masks, Masks) else dict(masks)
+    if ax is None: fig = Figure(figsize=(7, 3.6)); ax = fig.subplots()
+    else: fig = ax.figure
+    names = list(next(iter(series.values())))
+    floor = min([r["density"] for m in series.values() for r in m.rows() if r["kept"]] + [1.0]) / 3
+    for label, m in series.items():
+        d = [max(m[n].float().mean().item(), floor) for n in names]
+        line, = ax.plot(range(len(names)), d, marker="o", label=f"{label} ({m.density:.3g})" if label else None)
+        dead = [i for i, n in enumerate(names) if not m[n].any()]
+        if dead: ax.scatter(dead, [floor] * len(dead), marker="x", s=90, color="red", zorder=3)
+    ax.set_yscale("log"); ax.set_ylim(floor / 1.5, 1.5)
+    ax.set_xticks(range(len(names))); ax.set_xticklabels([n.removesuffix(".weight") for n in names], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("layer density"); ax.grid(alpha=0.3)
+    if title: ax.set_title(title)
+    if len(series) > 1 or next(iter(series)): ax.legend(fontsize=8, title="(overall density)", title_fontsize=7)
+    return fig
