@@ -32,14 +32,15 @@ def _iterations(s:str) -> dict[str, int]:
     try: return {k.strip(): int(v) for k, v in (p.split("=") for p in s.split(",") if p.strip())}
     except ValueError: raise argparse.ArgumentTypeError(f"expected method=iterations pairs like synflow=20, got {s!r}") from None
 
-# %% ../nbs/10_cli.ipynb #1f9f4c48
+# %% ../nbs/10_cli.ipynb #dca1afed
 def cmd_compare(a) -> int:
     densities = a.densities if a.compressions is None else [resolve_density(compression=c) for c in a.compressions]
     for d in densities: resolve_density(d)
-    print(f"ntk-paths compare: {a.dataset} / {a.model}, methods {', '.join(a.methods)}, densities "
+    methods = a.methods or list(SCORES)
+    print(f"ntk-paths compare: {a.dataset} / {a.model}, methods {', '.join(methods)}, densities "
           f"{', '.join(f'{d:g}' for d in densities)}, {a.epochs} epochs, seeds {a.seeds}, device {a.device or default_device()}",
           flush=True)
-    res = compare(a.dataset, a.model, a.methods, densities, a.seeds, a.epochs, a.lr, a.batch_size,
+    res = compare(a.dataset, a.model, methods, densities, a.seeds, a.epochs, a.lr, a.batch_size,
                   a.iterations, a.device, a.out, progress=not a.quiet)
     print(res.table())
     if a.out: print(f"\nwrote {Path(a.out) / 'table.md'}, {Path(a.out) / 'accuracy.png'} and {Path(a.out) / 'runs.jsonl'}")
@@ -72,14 +73,16 @@ def cmd_list(a) -> int:
     print("datasets: " + ", ".join(DATASETS) + "  (digits and mnist1d need no download)")
     return 0
 
-# %% ../nbs/10_cli.ipynb #54963efb
+# %% ../nbs/10_cli.ipynb #bd317117
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ntk-paths", description="Prune neural networks at initialisation and compare methods.")
     sub = p.add_subparsers(dest="command")
-    c = sub.add_parser("compare", help="prune with several methods and densities, train, print a table, write a plot")
+    c = sub.add_parser("compare", help="prune with several methods and densities, train, print a table, write a plot",
+                       description="The defaults (handwritten digits, an MLP 64-256-256-10, all methods, four densities, "
+                                   "30 epochs) need no download and finish in about 75 s on two CPU cores.")
     c.add_argument("--dataset", default="digits", help="a dataset name (default: digits, no download needed)")
     c.add_argument("--model", default="mlp", help="a model name (default: mlp)")
-    c.add_argument("--methods", type=_names, default=["random", "magnitude", "synflow"], help="comma-separated methods")
+    c.add_argument("--methods", type=_names, default=None, help="comma-separated methods (default: all of them)")
     c.add_argument("--densities", type=_floats, default=[0.1, 0.03, 0.01, 0.003], help="comma-separated final densities")
     c.add_argument("--compressions", type=_floats, default=None, help="comma-separated compressions instead of densities")
     c.add_argument("--seeds", type=_ints, default=[0], help="comma-separated seeds (default: 0)")
