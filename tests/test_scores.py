@@ -213,3 +213,33 @@ def test_data_free_methods_need_no_data_and_the_others_say_so():
         if sal.data == "none": assert prune(net, name, 0.3, iterations=2, progress=False, batch_size=4).kept > 0
         else:
             with pytest.raises(ValueError, match="needs"): prune(net, name, 0.3)
+
+
+def stand_in_batch():
+    "No data: 100 non-negative noise images, ten of each label, for the methods that need a batch"
+    return noise_batch((3, 32, 32), 100, 0).abs(), torch.arange(100) % 10
+
+
+def test_layer_collapse_on_vgg16_without_data():
+    """VGG-16-BN (¼ width, all 14 layers), 20 iterations for the iterative methods: the path methods and NTK-SAP
+    keep every layer at 10^2.5, where single-shot SNIP collapses; the path methods still do at 10^3, where
+    magnitude collapses. (The tutorial `layer_collapse` tabulates every method's critical compression.)"""
+    vgg = init_weights(VGG(16, batch_norm=True, width=0.25), 0)
+    data = stand_in_batch()
+    assert prune(vgg, "snip", compression=10 ** 2.5, data=data, progress=False).collapsed
+    assert not prune(vgg, "ntksap", compression=10 ** 2.5, iterations=20, batch_size=64, progress=False).collapsed
+    assert prune(vgg, "magnitude", compression=1000, progress=False).collapsed
+    for m in ("synflow", "synflow_l2", "synflow_dist", "path_kernel"):
+        kept = prune(vgg, m, compression=1000, iterations=20, data=data, progress=False)
+        assert kept.collapsed == [] and len(kept) == 14, m
+
+
+@pytest.mark.slow
+def test_layer_collapse_full_scale():
+    "The real VGG-16-BN, paper iterations: SynFlow family alive at 10^3 where magnitude and SNIP collapse"
+    vgg = init_weights(VGG(16, batch_norm=True), 0)
+    data = stand_in_batch()
+    assert prune(vgg, "magnitude", compression=1000, progress=False).collapsed
+    assert prune(vgg, "snip", compression=1000, data=data, progress=False).collapsed
+    for m in ("synflow", "synflow_l2", "synflow_dist", "synflow_dist_l2", "path_kernel"):
+        assert not prune(vgg, m, compression=1000, data=data, progress=False).collapsed, m

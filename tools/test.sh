@@ -26,7 +26,7 @@ nbdev_export
 [ "$(changed)" = "$before" ] || { git status --short -- ntk_paths; echo "FAIL: ntk_paths/ differs from the notebooks; run nbdev_export and commit"; exit 1; }
 
 step "nbdev_test"
-time nbdev_test
+time nbdev_test --n_workers 1   # one worker: two would oversubscribe two cores (163 s against 78 s, measured)
 
 step "pytest"
 time pytest -q
