@@ -14,7 +14,7 @@ from .masks import Masks, apply_masks
 from .data import TensorData, iterate
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'evaluate', 'TrainResult', 'train']
+__all__ = ['OPTIMIZERS', 'evaluate', 'TrainResult', 'train', 'fit_mse']
 
 # %% ../nbs/07_train.ipynb #ff333cda
 @torch.no_grad()
@@ -83,3 +83,23 @@ def train(model:nn.Module,          # trained in place
         bar.set_postfix(loss=f"{tot / n:.3f}", acc=f"{ev['acc']:.3f}")
     res.seconds = time.perf_counter() - t0
     return res
+
+# %% ../nbs/07_train.ipynb #22b382f5
+def fit_mse(model:nn.Module, x:Tensor, y:Tensor,   # one batch and its (N, K) targets
+            lr:float, steps:int,
+            masks:Masks|None=None,                 # applied with `apply_masks` first
+           )->list[float]:                         # the loss after 0, 1, …, steps updates
+    "Full-batch gradient descent on ½·mean‖f(x) − y‖², in eval mode; returns the loss curve"
+    if masks is not None: apply_masks(model, masks)
+    dev = next(model.parameters()).device
+    x, y = x.to(dev), y.to(dev)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    was = model.training; model.eval()
+    losses = []
+    try:
+        for t in range(steps + 1):
+            loss = ((model(x) - y) ** 2).sum() / (2 * len(x))
+            losses.append(loss.item())
+            if t < steps: opt.zero_grad(); loss.backward(); opt.step()
+    finally: model.train(was)
+    return losses
