@@ -59,10 +59,10 @@ def ntksap_objective(model:nn.Module,
                                                           for n, m in masks.items()}}, (z,)))
     return ((f0 - f1) ** 2).sum()
 
-# %% ../nbs/05b_ntksap.ipynb #fc0afabb
+# %% ../nbs/05b_ntksap.ipynb #024ffd68
 @saliency("ntksap", iterations=20)
-def ntksap(model, masks, *, generator=None, input_shape=None, eps:float=0.01, batch_size:int=256,
-           batches:int=1, rounds:int=1, **_):
+def ntksap(model, masks, *, generator=None, input_shape=None, eps:float=0.01, batch_size:int=100,
+           batches:int=1, rounds:int=5, **_):
     "NTK-SAP (Eq. 10): |Σ_i ∂/∂m ‖f(z_i; θ_i⊙m) − f(z_i; (θ_i+Δθ_i)⊙m)‖²| over fresh weights and noise inputs"
     if not eps > 0: raise ValueError(f"eps is the standard deviation of the weight perturbation and must be > 0, got {eps}")
     for k, v in dict(batch_size=batch_size, batches=batches, rounds=rounds).items():
