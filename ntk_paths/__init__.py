@@ -7,9 +7,11 @@ from .masks import (Masks, Prunable, prunable, resolve_density, topk_masks, appl
 from .models import MLP, LeNet300_100, LeNet5, VGG, ResNet, ResNet20, Conv1dNet, MODELS, make_model, init_weights
 from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d, load_torchvision, balanced_batch,
                    noise_batch, ones_input, mean_input)
+from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, lanczos, spectrum_stats, ntk_trace,
+                  predict_mse_loss)
 from .paths import squared_pass, path_kernel_trace
 from .scores import SCORES, Saliency, saliency
 from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap in SCORES
 from .prune import prune, ScoreError, SCHEDULES
-from .train import train, evaluate, TrainResult
-from .experiments import compare, Comparison
+from .train import train, evaluate, fit_mse, TrainResult
+from .experiments import compare, Comparison, critical_compression
