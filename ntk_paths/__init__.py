@@ -9,9 +9,10 @@ from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d
                    noise_batch, ones_input, mean_input)
 from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, lanczos, spectrum_stats, ntk_trace,
                   predict_mse_loss)
-from .paths import squared_pass, path_kernel_trace
+from .paths import (squared_pass, path_kernel_trace, path_kernel_gvp, path_kernel_eigvals, path_kernel_stats,
+                    path_decomposition, enumerate_paths, count_paths, plot_paths, plot_decomposition)
 from .scores import SCORES, Saliency, saliency
 from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap in SCORES
 from .prune import prune, ScoreError, SCHEDULES
 from .train import train, evaluate, fit_mse, TrainResult
-from .experiments import compare, Comparison, critical_compression
+from .experiments import compare, Comparison, critical_compression, spearman

@@ -17,7 +17,7 @@ from .scores import SCORES
 from .train import train
 
 # %% auto #0
-__all__ = ['default_device', 'Comparison', 'compare', 'critical_compression']
+__all__ = ['default_device', 'Comparison', 'compare', 'critical_compression', 'spearman']
 
 # %% ../nbs/08_experiments.ipynb #e684d345
 def default_device() -> str:
@@ -166,3 +166,20 @@ def critical_compression(model, method:str,
         if dead: hi, first = mid, dict(compression=cs[mid], collapsed=dead)
         else: lo = mid
     return dict(method=method, critical=cs[lo] if lo >= 0 else None, first_collapse=first)
+
+# %% ../nbs/08_experiments.ipynb #ebc925d7
+def _ranks(v:torch.Tensor) -> torch.Tensor:
+    "Ranks 1…n with ties averaged"
+    order = v.argsort()
+    r = torch.empty(len(v), dtype=torch.float64); r[order] = torch.arange(1, len(v) + 1, dtype=torch.float64)
+    for u in v.unique():
+        tie = v == u
+        if tie.sum() > 1: r[tie] = r[tie].mean()
+    return r
+
+def spearman(a, b) -> float:
+    "Spearman's rank correlation of two sequences of numbers"
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    if len(a) != len(b) or len(a) < 3: raise ValueError(f"need two sequences of the same length ≥ 3, got {len(a)} and {len(b)}")
+    ra, rb = _ranks(a) - (len(a) + 1) / 2, _ranks(b) - (len(b) + 1) / 2
+    return (ra @ rb / (ra.norm() * rb.norm())).item()
