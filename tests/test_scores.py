@@ -221,17 +221,27 @@ def stand_in_batch():
 
 
 def test_layer_collapse_on_vgg16_without_data():
-    """VGG-16-BN (¼ width, all 14 layers), 20 iterations for the iterative methods: the path methods and NTK-SAP
-    keep every layer at 10^2.5, where single-shot SNIP collapses; the path methods still do at 10^3, where
-    magnitude collapses. (The tutorial `layer_collapse` tabulates every method's critical compression.)"""
+    """VGG-16-BN (¼ width, all 14 layers), 20 iterations for the iterative methods: the path methods keep every
+    layer at 10^3, where single-shot SNIP and magnitude collapse. (The tutorial `layer_collapse` tabulates every
+    method's critical compression; NTK-SAP's case is in the slow test below.)"""
     vgg = init_weights(VGG(16, batch_norm=True, width=0.25), 0)
     data = stand_in_batch()
-    assert prune(vgg, "snip", compression=10 ** 2.5, data=data, progress=False).collapsed
-    assert not prune(vgg, "ntksap", compression=10 ** 2.5, iterations=20, batch_size=64, rounds=2, progress=False).collapsed
+    assert prune(vgg, "snip", compression=1000, data=data, progress=False).collapsed
     assert prune(vgg, "magnitude", compression=1000, progress=False).collapsed
     for m in ("synflow", "synflow_l2", "synflow_dist", "path_kernel"):
         kept = prune(vgg, m, compression=1000, iterations=20, data=data, progress=False)
         assert kept.collapsed == [] and len(kept) == 14, m
+
+
+@pytest.mark.slow
+def test_ntksap_outlasts_snip_on_vgg16():
+    """At 10^2.5, where single-shot SNIP empties layers, NTK-SAP with its default five draws of 100 noise inputs
+    keeps every layer (seeds 0 and 1; the thinnest layers keep only a few weights, and with two draws of 64 inputs
+    one seed in four collapsed already at 10^2.25)."""
+    vgg = init_weights(VGG(16, batch_norm=True, width=0.25), 0)
+    assert prune(vgg, "snip", compression=10 ** 2.5, data=stand_in_batch(), progress=False).collapsed
+    for seed in (0, 1):
+        assert not prune(vgg, "ntksap", compression=10 ** 2.5, iterations=20, seed=seed, progress=False).collapsed
 
 
 @pytest.mark.slow
