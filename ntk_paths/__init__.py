@@ -16,3 +16,4 @@ from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap
 from .prune import prune, ScoreError, SCHEDULES
 from .train import train, evaluate, fit_mse, TrainResult
 from .experiments import compare, Comparison, critical_compression, spearman
+from .sweep import SweepConfig, sweep, load_sweep, SweepResults

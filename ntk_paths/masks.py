@@ -387,21 +387,28 @@ def shuffle_masks(masks:Masks, generator:torch.Generator|None=None) -> Masks:
         out[k] = m.flatten()[perm].view_as(m)
     return Masks(out, {**masks.meta, "sanity": "shuffle"})
 
-# %% ../nbs/00_masks.ipynb #2c9cd10e
-def plot_layer_densities(masks:Masks|Mapping[str, Masks], # one Masks, or several by label
-                         ax=None,                          # a matplotlib Axes to draw into
+# %% ../nbs/00_masks.ipynb #9cb2fb2e
+def _layer_densities(m) -> tuple[dict, float|None]:
+    "{layer: density} and the overall density of a Masks, or of a {layer: density} mapping"
+    if isinstance(m, Masks): return {r["name"]: r["density"] for r in m.rows()}, m.density
+    return dict(m), None
+
+def plot_layer_densities(masks,          # a Masks, {label: Masks}, or {label: {layer: density}}
+                         ax=None,        # a matplotlib Axes to draw into
                          title:str|None=None):
     "Density of every layer (log scale) for one or several masks; collapsed layers marked"
     from matplotlib.figure import Figure
     series = {"": masks} if isinstance(masks, Masks) else dict(masks)
+    series = {k: _layer_densities(v) for k, v in series.items()}
     if ax is None: fig = Figure(figsize=(7, 3.6)); ax = fig.subplots()
     else: fig = ax.figure
-    names = list(next(iter(series.values())))
-    floor = min([r["density"] for m in series.values() for r in m.rows() if r["kept"]] + [1.0]) / 3
-    for label, m in series.items():
-        d = [max(m[n].float().mean().item(), floor) for n in names]
-        line, = ax.plot(range(len(names)), d, marker="o", label=f"{label} ({m.density:.3g})" if label else None)
-        dead = [i for i, n in enumerate(names) if not m[n].any()]
+    names = list(next(iter(series.values()))[0])
+    floor = min([d for ds, _ in series.values() for d in ds.values() if d > 0] + [1.0]) / 3
+    for label, (ds, overall) in series.items():
+        d = [max(ds[n], floor) for n in names]
+        tag = f"{label} ({overall:.3g})" if label and overall is not None else (label or None)
+        line, = ax.plot(range(len(names)), d, marker="o", label=tag)
+        dead = [i for i, n in enumerate(names) if ds[n] == 0]
         if dead: ax.scatter(dead, [floor] * len(dead), marker="x", s=90, color="red", zorder=3)
     ax.set_yscale("log"); ax.set_ylim(floor / 1.5, 1.5)
     ax.set_xticks(range(len(names))); ax.set_xticklabels([n.removesuffix(".weight") for n in names], rotation=60, ha="right", fontsize=7)
