@@ -47,7 +47,7 @@ def cmd_compare(a) -> int:
     if a.out: print(f"\nwrote {Path(a.out) / 'table.md'}, {Path(a.out) / 'accuracy.png'} and {Path(a.out) / 'runs.jsonl'}")
     return 0
 
-# %% ../nbs/10_cli.ipynb #4084e8e4
+# %% ../nbs/10_cli.ipynb #d5d2f8ce
 def cmd_prune(a) -> int:
     data = load_dataset(a.dataset)
     net = init_weights(make_model(a.model, data.input_shape, data.num_classes), a.seed)
@@ -70,7 +70,8 @@ def cmd_report(a) -> int:
 
 def cmd_sweep(a) -> int:
     cfg = SweepConfig.from_file(a.config) if a.config else SweepConfig()
-    for k in ("dataset", "model", "methods", "densities", "seeds", "epochs", "lr", "batch_size", "iterations", "ntk_samples", "device"):
+    for k in ("dataset", "model", "methods", "densities", "seeds", "epochs", "lr", "batch_size", "optimizer", "weight_decay",
+              "iterations", "ntk_samples", "device"):
         v = getattr(a, k)
         if v is not None: setattr(cfg, k, v)
     if a.compressions: cfg.densities = [resolve_density(compression=c) for c in a.compressions]
@@ -97,7 +98,7 @@ def cmd_list(a) -> int:
     print("datasets: " + ", ".join(DATASETS) + "  (digits and mnist1d need no download)")
     return 0
 
-# %% ../nbs/10_cli.ipynb #1f216744
+# %% ../nbs/10_cli.ipynb #c99cd907
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ntk-paths", description="Prune neural networks at initialisation and compare methods.")
     sub = p.add_subparsers(dest="command")
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--seeds", type=_ints)
     w.add_argument("--sanity", type=_names, help="comma-separated from none, shuffle, reinit, invert (default: none)")
     w.add_argument("--epochs", type=int); w.add_argument("--lr", type=float); w.add_argument("--batch-size", type=int)
+    w.add_argument("--optimizer", choices=["adam", "sgd"]); w.add_argument("--weight-decay", type=float)
     w.add_argument("--iterations", type=_iterations, help="per-method prune iterations, e.g. synflow=20")
     w.add_argument("--ntk-samples", type=int, help="NTK statistics on this many training inputs per run (default: none)")
     w.add_argument("--device")

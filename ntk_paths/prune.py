@@ -13,7 +13,7 @@ from .data import TensorData, balanced_batch
 from .scores import SCORES
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'check_scores', 'prune']
+__all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'check_scores', 'prune', 'survival_scores']
 
 # %% ../nbs/06_prune.ipynb #c3508d13
 SCHEDULES = {  # density after a fraction t of the steps, going from `start` to `end`
@@ -46,7 +46,7 @@ def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:floa
                          "Usually no path from input to output is left (a layer has collapsed); use a higher "
                          "density, more iterations, or min_density.")
 
-# %% ../nbs/06_prune.ipynb #a1933df3
+# %% ../nbs/06_prune.ipynb #4c364726
 SANITY = ("shuffle", "reinit", "invert")
 REINIT_SEED = 2**31   # "reinit" re-samples the weights from seed REINIT_SEED + seed
 
@@ -72,6 +72,7 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
           sanity:str|None=None,       # "shuffle", "reinit" or "invert" (Frankle et al. 2021)
           input_shape:tuple|None=None,# one input's shape, if neither data nor `model.input_shape` tell
           progress:bool=True,         # show a progress bar over iterations
+          _on_step=None,              # called with (masks before the step, its density, the scores) at every step
           **options,                  # passed to the score function
          )->Masks:                    # one bool tensor per prunable weight
     "Prune `model` at initialisation with `method` to exactly `density`"
@@ -98,9 +99,28 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
         s = sal(model, current, data=batch, generator=g, input_shape=input_shape, **options)
         check_scores(method, s, current, dk)
         if sanity == "invert": s = {n: -v for n, v in s.items()}
+        if _on_step is not None: _on_step(current, dk, s)
         current = topk_masks(s, dk, scope=scope, alive=current, min_density=min_density)
     if sanity == "shuffle": current = shuffle_masks(current, g)
     if sanity == "reinit": init_weights(model, REINIT_SEED + seed)   # a stream apart from seeds used to initialise
     current.meta = dict(method=method, density=d, iterations=T, schedule=schedule, scope=scope, seed=seed,
                         sanity=sanity, min_density=min_density, **{k: v for k, v in protect.items() if v})
     return current
+
+# %% ../nbs/06_prune.ipynb #de8abdea
+def survival_scores(model:nn.Module, method:str, density:float, *, progress:bool=True, **kwargs) -> dict[str, Tensor]:
+    "Scores whose top-k at any density ≥ `density` is the mask one prune run to `density` had at that point"
+    steps, alive_at = [], []
+    def record(masks, dk, s):
+        steps.append((masks, s)); alive_at.append(dk)
+    final = prune(model, method, density, progress=progress, _on_step=record, **kwargs)
+    surv = {n: torch.zeros(m.shape, dtype=torch.float64, device=m.device) for n, m in final.items()}
+    for k, (before, s) in enumerate(steps):   # weights alive before step k get k + a rank in [0, 1) of their score
+        live = torch.cat([s[n].detach().double().flatten()[before[n].flatten()] for n in final])
+        order = live.argsort(stable=True).argsort().double() / max(1, len(live))
+        i = 0
+        for n in final:
+            b = before[n].flatten(); c = int(b.sum())
+            surv[n].view(-1)[b] = k + order[i:i + c]; i += c
+    for n, m in final.items(): surv[n][m] = len(steps) + 1.0                      # survivors rank above all
+    return surv

@@ -23,7 +23,7 @@ from .experiments import default_device
 __all__ = ['RESULTS', 'META', 'SweepConfig', 'run_id', 'sweep', 'SweepResults', 'load_sweep', 'plot_accuracy',
            'plot_sweep_layers', 'plot_critical', 'plot_spectra', 'save_plots']
 
-# %% ../nbs/09_sweep.ipynb #d003c400
+# %% ../nbs/09_sweep.ipynb #63d5b420
 @dataclass
 class SweepConfig:
     "What a sweep runs"
@@ -37,6 +37,7 @@ class SweepConfig:
     lr: float = 1e-3
     batch_size: int = 64
     optimizer: str = "adam"
+    weight_decay: float = 0.0
     iterations: dict = field(default_factory=dict)              # default iterations per method, e.g. {"synflow": 20}
     ntk_samples: int = 0                                        # > 0: NTK statistics on this many training inputs
     device: str|None = None
@@ -90,7 +91,7 @@ def run_id(run:dict) -> str:
     "A stable key for one run"
     return f"{run['method']}|{run['density']:.6g}|{run['seed']}|{run['sanity'] or 'none'}"
 
-# %% ../nbs/09_sweep.ipynb #29a58880
+# %% ../nbs/09_sweep.ipynb #6e484f2e
 def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
     t0 = time.perf_counter()
     name, iters = cfg.method_iterations(run["method"]) if run["method"] != "dense" else ("dense", None)
@@ -111,7 +112,7 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
         ev = ntk_eigvals(empirical_ntk(net.eval(), x, masks=masks))
         row["ntk"] = {**spectrum_stats(ev), "top": ev[:50].tolist()}
     res = train(net, data, masks, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
-                seed=run["seed"], progress=False)
+                weight_decay=cfg.weight_decay, seed=run["seed"], progress=False)
     row.update(test_acc=res.test_acc, test_loss=res.test_loss, train_loss=res.history[-1]["train_loss"],
                prune_seconds=t1 - t0, train_seconds=res.seconds)
     return row
@@ -182,7 +183,7 @@ def sweep(cfg:SweepConfig,               # what to run
             f.write(json.dumps(row) + "\n"); f.flush(); os.fsync(f.fileno())
     return load_sweep(out)
 
-# %% ../nbs/09_sweep.ipynb #78c75e26
+# %% ../nbs/09_sweep.ipynb #f715b815
 @dataclass
 class SweepResults:
     "The rows of a sweep folder and its configuration"
@@ -193,10 +194,14 @@ class SweepResults:
     def failed(self) -> list: return [r for r in self.rows if r["status"] != "ok"]
     def label(self, r) -> str: return r["method"] + (f" + {r['sanity']}" if r.get("sanity") else "")
     def labels(self) -> list:
+        "Method (+ sanity check) labels in run order, failed ones included"
         seen = {}
-        for r in self.ok():
+        for r in self.rows:
             if r["method"] != "dense": seen.setdefault(self.label(r), None)
         return list(seen)
+    def failures(self, label:str, density:float) -> list:
+        "Error messages of the failed runs of `label` at `density`"
+        return [r["error"] for r in self.failed() if self.label(r) == label and math.isclose(r["density"], density)]
     def accuracy(self, label:str, density:float) -> tuple[float, float, int]:
         "Mean and standard deviation of the test accuracy over seeds, and the number of seeds"
         a = torch.tensor([r["test_acc"] for r in self.ok() if self.label(r) == label and math.isclose(r["density"], density)])
@@ -222,7 +227,7 @@ def load_sweep(out) -> SweepResults:
     for r in _read_rows(out / RESULTS): rows[r["run_id"]] = r
     return SweepResults(list(rows.values()), meta["config"], meta.get("command", ""))
 
-# %% ../nbs/09_sweep.ipynb #94f9d371
+# %% ../nbs/09_sweep.ipynb #0bada7da
 def _table(self:SweepResults) -> str:
     "Mean ± std test accuracy over seeds, per method (and sanity check) and density"
     ds = sorted(self.config["densities"], reverse=True)
@@ -232,10 +237,14 @@ def _table(self:SweepResults) -> str:
         cells = []
         for d in ds:
             m, s, n = self.accuracy(lab, d)
-            cells.append("—" if n == 0 else f"{m:.3f} ± {s:.3f}" + (" ✗" if self.collapsed(lab, d) else ""))
+            bad = self.failures(lab, d)
+            cell = "—" if n == 0 else f"{m:.3f} ± {s:.3f}" + (" ✗" if self.collapsed(lab, d) else "")
+            if bad: cell = (cell + "; " if n else "") + f"{len(bad)} failed ({bad[0].split(':')[0]})"
+            cells.append(cell)
         lines.append(f"| {lab} | " + " | ".join(cells) + " |")
     foot = f"\n\nDense: {sum(dense) / len(dense):.3f} ({len(dense)} seeds). ✗: a layer collapsed in some seed." if dense else ""
-    fails = f" {len(self.failed())} runs failed." if self.failed() else ""
+    errs = sorted({r["error"] for r in self.failed()})
+    fails = f" {len(self.failed())} runs failed: " + "; ".join(e[:160] for e in errs[:3]) if errs else ""
     return "\n".join(lines) + foot + fails
 
 SweepResults.table = _table
