@@ -117,7 +117,7 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
                prune_seconds=t1 - t0, train_seconds=res.seconds)
     return row
 
-# %% ../nbs/09_sweep.ipynb #576e0ae3
+# %% ../nbs/09_sweep.ipynb #6e6bee53
 RESULTS, META = "results.jsonl", "sweep.json"
 
 def _read_rows(path:Path) -> list[dict]:
@@ -142,7 +142,8 @@ def _prepare(cfg:SweepConfig, out:Path, command:str, overwrite:bool):
         raise PermissionError(f"cannot write the results to {out}: {e}. Choose another folder with out=/--out.") from None
     meta = dict(config=asdict(cfg), command=command, version=_version())
     if (out / META).exists() and not overwrite:
-        old = json.loads((out / META).read_text())["config"]
+        defaults = asdict(SweepConfig())     # a field added since that folder was written reads as its default
+        old = {k: json.loads((out / META).read_text())["config"].get(k, d) for k, d in defaults.items()}
         if old != meta["config"]:
             diff = [f"{k}: {old.get(k)!r} there, {v!r} now" for k, v in meta["config"].items() if old.get(k) != v]
             raise ValueError(f"{out} holds results of a different sweep ({'; '.join(diff)}). Use another folder, "
