@@ -13,7 +13,8 @@ from .paths import (squared_pass, path_kernel_trace, path_kernel_gvp, path_kerne
                     path_decomposition, enumerate_paths, count_paths, plot_paths, plot_decomposition)
 from .scores import SCORES, Saliency, saliency
 from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap in SCORES
-from .prune import prune, ScoreError, SCHEDULES
+from .prune import prune, ScoreError, SCHEDULES, survival_scores
 from .train import train, evaluate, fit_mse, TrainResult
 from .experiments import compare, Comparison, critical_compression, spearman
 from .sweep import SweepConfig, sweep, load_sweep, SweepResults
+from .widgets import MaskExplorer, SpectrumExplorer, CompareView, ScoreCache, mask_image, plot_mask, plot_spectra

@@ -107,20 +107,25 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
                         sanity=sanity, min_density=min_density, **{k: v for k, v in protect.items() if v})
     return current
 
-# %% ../nbs/06_prune.ipynb #de8abdea
+# %% ../nbs/06_prune.ipynb #5ba52357
 def survival_scores(model:nn.Module, method:str, density:float, *, progress:bool=True, **kwargs) -> dict[str, Tensor]:
     "Scores whose top-k at any density ≥ `density` is the mask one prune run to `density` had at that point"
-    steps, alive_at = [], []
-    def record(masks, dk, s):
-        steps.append((masks, s)); alive_at.append(dk)
-    final = prune(model, method, density, progress=progress, _on_step=record, **kwargs)
-    surv = {n: torch.zeros(m.shape, dtype=torch.float64, device=m.device) for n, m in final.items()}
-    for k, (before, s) in enumerate(steps):   # weights alive before step k get k + a rank in [0, 1) of their score
-        live = torch.cat([s[n].detach().double().flatten()[before[n].flatten()] for n in final])
-        order = live.argsort(stable=True).argsort().double() / max(1, len(live))
+    surv, last, also = {}, {}, kwargs.pop("_on_step", None)     # `_on_step` as in `prune`, e.g. for a progress bar
+    def settle(after):                  # weights pruned at step k get k + their score's rank among them, in [0, 1)
+        k, before, s = last["k"], last["before"], last["scores"]
+        gone = {n: (before[n] & ~after[n]).flatten() for n in before}
+        vals = torch.cat([s[n].detach().double().flatten()[g] for n, g in gone.items()])
+        rank = torch.empty_like(vals)
+        rank[vals.argsort(stable=True)] = torch.arange(len(vals), dtype=vals.dtype, device=vals.device) / max(1, len(vals))
         i = 0
-        for n in final:
-            b = before[n].flatten(); c = int(b.sum())
-            surv[n].view(-1)[b] = k + order[i:i + c]; i += c
-    for n, m in final.items(): surv[n][m] = len(steps) + 1.0                      # survivors rank above all
+        for n, g in gone.items():
+            c = int(g.sum()); surv[n].view(-1)[g] = k + rank[i:i + c]; i += c
+    def record(before, dk, s):
+        if not surv: surv.update({n: torch.full(m.shape, -1.0, dtype=torch.float64, device=m.device) for n, m in before.items()})
+        if last: settle(before)
+        last.update(k=last.get("k", -1) + 1, before=before, scores=s)
+        if also is not None: also(before, dk, s)
+    final = prune(model, method, density, progress=progress, _on_step=record, **kwargs)
+    settle(final)
+    for n, m in final.items(): surv[n][m] = last["k"] + 2.0                    # survivors rank above all
     return surv

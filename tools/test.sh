@@ -3,7 +3,9 @@
 #   1. notebooks are clean (nbdev_clean changes nothing),
 #   2. the library is in sync with the notebooks (nbdev_export changes nothing),
 #   3. every notebook runs (nbdev_test; cells flagged slow/cuda are skipped),
-#   4. the pytest suite (tests marked slow are skipped; run them with: .venv/bin/pytest -m slow).
+#   4. the pytest suite (tests marked slow are skipped; run them with: .venv/bin/pytest -m slow), including the
+#      widget test in a real browser (Voila + Playwright + Debian's Chromium, installed here when we are root)
+#      and the widgets under ipywidgets 7.7.1 (what Colab ships; installed apart, in .cache/ipywidgets7).
 # VENV=path picks another virtual environment (default: .venv in the repository).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,19 @@ VENV=${VENV:-.venv}
 "$VENV/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
 "$VENV/bin/python" -c "import ntk_paths, nbdev" || { echo "installation failed"; exit 1; }
 export PATH="$PWD/$VENV/bin:$PATH"
+
+# The browser test needs Chromium from the system packages; without it the test is skipped and says why.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi
+  if [ "$SUDO" != none ]; then
+    (DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium >/tmp/ntk_paths_apt.log 2>&1 ||
+     { $SUDO apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium >/tmp/ntk_paths_apt.log 2>&1; }) ||
+      echo "note: could not install chromium (see /tmp/ntk_paths_apt.log); the browser test will be skipped"
+  else echo "note: not root and no sudo: chromium is not installed; the browser test will be skipped"; fi
+fi
+# ipywidgets 7.7.1 beside the venv (not in it), for the test that the widgets import and work under it
+[ -d .cache/ipywidgets7/ipywidgets ] || "$VENV/bin/python" -m pip install -q --target .cache/ipywidgets7 --no-deps \
+  "ipywidgets==7.7.1" ipython_genutils "widgetsnbextension>=3.6,<4" "jupyterlab_widgets>=1,<3" 2>&1 | grep -v "^WARNING: Location" || true
 
 step() { printf '\n== %s\n' "$*"; }
 changed() { git status --porcelain -- nbs ntk_paths; }
@@ -29,4 +44,4 @@ step "nbdev_test"
 time nbdev_test --n_workers 1   # one worker: two would oversubscribe two cores (163 s against 78 s, measured)
 
 step "pytest"
-time pytest -q
+time pytest -q -rs   # -rs prints the reason of every skipped test
