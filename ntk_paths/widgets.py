@@ -53,7 +53,7 @@ def mask_image(mask:Tensor,          # one layer's bool mask: (out, in) or (out,
     return dict(image=img, kind=kind, rows=int(out), cols=int(cin), kernel=tuple(m.shape[2:]), row_order=rows, col_order=cols,
                 ylabel=f"output {unit}s" + (" (sorted)" if sort else ""), xlabel=f"input {unit}s" + (" (sorted)" if sort else ""))
 
-# %% ../nbs/11_widgets.ipynb #8f447405
+# %% ../nbs/11_widgets.ipynb #1c9e2184
 def plot_mask(mask:Tensor, name:str="", sort:bool=False, ax=None, max_side:int=1024):
     "Heat map of one layer's mask (kept weights dark); returns the figure"
     from matplotlib.figure import Figure
@@ -81,8 +81,11 @@ def plot_spectra(spectra:dict,           # {label: eigenvalues, largest first}; 
     if ax is None: fig = Figure(figsize=(5.6, 3.9)); ax = fig.subplots()
     else: fig = ax.figure
     for label, ev in spectra.items():
-        ev = torch.as_tensor(ev).double().cpu().clamp_min(1e-300)
-        dense = label == "dense"
+        ev = torch.as_tensor(ev).double().cpu()
+        top = ev.max().item() if len(ev) else 0.0
+        nz = ev[ev > top * 1e-12] if top > 0 else ev[:0]          # numerically zero eigenvalues are counted, not drawn
+        if len(nz) < len(ev): label = f"{label} (+{len(ev) - len(nz)} zero)"
+        ev, dense = nz, label == "dense"
         ax.plot(range(1, len(ev) + 1), ev, color="black" if dense else None, lw=2.2 if dense else 1.2, label=label,
                 marker="." if len(ev) <= 30 else None)
     ax.set_yscale("log"); ax.set_xlabel("index", fontsize=8); ax.set_ylabel(ylabel, fontsize=8)
@@ -149,7 +152,7 @@ class ScoreCache:
               on_step=None) -> Masks:
         return self.ranked(model, method, iterations, seed, device, on_step).masks(density)
 
-# %% ../nbs/11_widgets.ipynb #b84d89f4
+# %% ../nbs/11_widgets.ipynb #434fbcfc
 @functools.lru_cache(maxsize=8)
 def models_for(input_shape:tuple, num_classes:int) -> tuple[str, ...]:
     "Names in `MODELS` that build and run on inputs of `input_shape`"
@@ -236,7 +239,8 @@ class _Explorer(W.VBox):
         return tick
 
     def _ranked(self, method:str, iterations:int|None=None) -> Ranked:
-        T = SCORES[method].iterations if iterations is None else iterations
+        T = iterations or getattr(self, "iterations", None)
+        if T is None or SCORES[method].iterations == 1: T = SCORES[method].iterations   # one-shot methods stay one-shot
         tick = self._step(f"scoring with {method} ({T} iteration{'s' * (T > 1)}, down to density {self.cache.floor:g})", T)
         return self.cache.ranked(self.model_w.value, method, T, self.seed_w.value, self.device_w.value, tick)
 
@@ -341,7 +345,7 @@ class MaskExplorer(_Explorer):
         self.mask_img.value = figure_png(fig, margins=dict(left=0.16, right=0.97, top=0.85, bottom=0.13) if fixed else None)
         self.timings["layer"] = time.perf_counter() - t0
 
-# %% ../nbs/11_widgets.ipynb #db6d45d1
+# %% ../nbs/11_widgets.ipynb #f494935c
 KERNELS = ("NTK on noise", "NTK on data", "Path Kernel")
 
 class SpectrumExplorer(_Explorer):
@@ -350,10 +354,12 @@ class SpectrumExplorer(_Explorer):
                  kernel:str|None=None,          # one of `KERNELS`; default: NTK on data when there is data, else on noise
                  n:int=16,                      # inputs of the NTK batch (the kernel is n·K × n·K)
                  k:int=20,                      # Path Kernel eigenvalues
+                 iterations:int|None=None,      # for the iterative methods; default: each method's paper default
                  data:TensorData|str|None=None, input_shape:tuple=(3, 32, 32), num_classes:int=10,
                  seed:int=0, device:str|None=None, cache:ScoreCache|None=None, floor:float=1e-4,
                  compute:bool=True):            # compute the first picture now
         super().__init__(model, data, input_shape, num_classes, seed, device, cache, floor)
+        self.iterations = iterations
         methods = [methods] if isinstance(methods, str) else list(methods)
         wrong = [m for m in methods if m not in self._methods()]
         if wrong: raise ValueError(f"methods {wrong} are not available; choose from {', '.join(self._methods())}"
@@ -399,7 +405,9 @@ class SpectrumExplorer(_Explorer):
             return top, dict(trace=trace, lambda_max=top[0].item(), **{f"λ1/λ{k}": (top[0] / top[-1]).item()})
         ev = ntk_eigvals(net, x, masks=masks)
         s = spectrum_stats(ev)
-        return ev, dict(trace=s["trace"], lambda_max=s["lambda_max"], condition=s["condition"], effective_rank=s["effective_rank"])
+        rank = int((ev > ev.max() * 1e-10).sum()) if ev.max() > 0 else 0
+        return ev, dict(trace=s["trace"], lambda_max=s["lambda_max"], condition=s["condition"], effective_rank=s["effective_rank"],
+                        rank=f"{rank} of {len(ev)}")
 
     @_guarded
     def compute(self):
