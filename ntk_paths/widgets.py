@@ -152,7 +152,7 @@ class ScoreCache:
               on_step=None) -> Masks:
         return self.ranked(model, method, iterations, seed, device, on_step).masks(density)
 
-# %% ../nbs/11_widgets.ipynb #434fbcfc
+# %% ../nbs/11_widgets.ipynb #b2ca4095
 @functools.lru_cache(maxsize=8)
 def models_for(input_shape:tuple, num_classes:int) -> tuple[str, ...]:
     "Names in `MODELS` that build and run on inputs of `input_shape`"
@@ -249,11 +249,13 @@ class _Explorer(W.VBox):
         "The network currently shown"
         return self.cache.model(self.model_w.value, self.seed_w.value, self.device_w.value)
 
+_WRAP = W.Layout(flex_flow="row wrap", align_items="flex-start")    # pictures side by side, one under the other when narrow
+
 def _density_slider(density:float, floor:float) -> W.FloatLogSlider:
     return W.FloatLogSlider(value=density, base=10, min=math.log10(floor), max=0, step=0.02, description="density",
                             readout_format=".3g", continuous_update=False, layout=W.Layout(width="420px"))
 
-# %% ../nbs/11_widgets.ipynb #33d4ef97
+# %% ../nbs/11_widgets.ipynb #324ae41d
 class MaskExplorer(_Explorer):
     "Pick a model, a method and a density; see the per-layer densities and a heat map of any layer's mask"
     def __init__(self,
@@ -283,7 +285,7 @@ class MaskExplorer(_Explorer):
         self.plot_data, self.timings, self.masks = {}, {}, None
         self.children = [W.HBox([self.model_w, self.method_w, self.iterations_w, self.seed_w, self.device_w]),
                          W.HBox([self.density_w, self.progress]), self.doing, self.summary, self.error,
-                         W.HBox([self.layer_w, self.sort_w]), W.HBox([self.densities_img, self.mask_img])]
+                         W.HBox([self.layer_w, self.sort_w]), W.HBox([self.densities_img, self.mask_img], layout=_WRAP)]
         self.method_w.observe(self._method_changed, "value")
         for w in (self.model_w, self.iterations_w, self.seed_w, self.device_w): w.observe(self._rescore, "value")
         self.density_w.observe(self._redraw, "value")
@@ -345,7 +347,7 @@ class MaskExplorer(_Explorer):
         self.mask_img.value = figure_png(fig, margins=dict(left=0.16, right=0.97, top=0.85, bottom=0.13) if fixed else None)
         self.timings["layer"] = time.perf_counter() - t0
 
-# %% ../nbs/11_widgets.ipynb #f494935c
+# %% ../nbs/11_widgets.ipynb #f426615a
 KERNELS = ("NTK on noise", "NTK on data", "Path Kernel")
 
 class SpectrumExplorer(_Explorer):
@@ -384,7 +386,7 @@ class SpectrumExplorer(_Explorer):
     def _layout(self):
         self.children = [W.HBox([self.model_w, self.seed_w, self.device_w]), W.HBox([self.methods_w, W.VBox([
                              self.density_w, self.kernel_w, W.HBox([self.n_w, self.k_w, self.compute_w, self.progress])])]),
-                         self.doing, self.stale, self.error, W.HBox([self.spectra_img, self.table])]
+                         self.doing, self.stale, self.error, W.HBox([self.spectra_img, self.table], layout=_WRAP)]
 
     def _changed(self, change=None):
         if self.spectra: self.stale.value = "<span style='color:#8a6d00'>the settings changed: press <b>compute</b> for their spectra</span>"
@@ -427,7 +429,7 @@ class SpectrumExplorer(_Explorer):
                                                          ylabel="Path Kernel eigenvalue" if x is None else "NTK eigenvalue"))
         self.table.value = _html_table(list(stats.values()))
 
-# %% ../nbs/11_widgets.ipynb #8ed35048
+# %% ../nbs/11_widgets.ipynb #d9e486e6
 class CompareView(SpectrumExplorer):
     "Several methods at one density: per-layer densities and a table at once, spectra on demand"
     def __init__(self, model:str|nn.Module="vgg16", methods=("synflow", "magnitude", "random"), density:float=0.001,
@@ -441,7 +443,7 @@ class CompareView(SpectrumExplorer):
     def _layout(self):
         super()._layout()
         top, rest = self.children[:5], self.children[5:]
-        self.children = [*top, W.HBox([self.layers_img, self.layers_table]), *rest]
+        self.children = [*top, W.HBox([self.layers_img, self.layers_table], layout=_WRAP), *rest]
 
     @_guarded
     def _redraw(self, change=None):
