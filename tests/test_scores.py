@@ -7,6 +7,7 @@ from ntk_paths import (prune, Masks, SCORES, init_weights, MLP, LeNet5, VGG, Res
                        topk_masks)
 from ntk_paths.masks import prunable
 from ntk_paths.data import noise_batch
+from ntksap_reference import ntksap_reference
 
 torch.set_default_dtype(torch.float32)
 
@@ -137,37 +138,6 @@ def test_path_kernel_is_the_explicit_path_sum():
                         if Wm[l][r, c] != 0: ref[l][r, c] += v2 / abs(Wm[l][r, c].item())
     s = SCORES["path_kernel"](net, masks)
     for i in range(3): torch.testing.assert_close(s[f"fc{i+1}.weight"], ref[i], rtol=1e-12, atol=1e-15)
-
-
-def ntksap_reference(model, masks, eps, batch_size, rounds, shape, gen):
-    "Eq. 10 the straightforward way: deep copies, explicit perturbation, a BatchNorm statistics pass, and the chain rule"
-    total = {n: torch.zeros(m.shape, dtype=torch.float64) for n, m in masks.items()}
-    for _ in range(rounds):
-        net0 = init_weights(copy.deepcopy(model), gen)                            # θ_{0,i}
-        dt = next(model.parameters()).dtype
-        z = torch.randn(batch_size, *shape, generator=gen).to(dt)
-        delta = {n: (torch.randn(m.shape, generator=gen) * eps).to(dt) for n, m in masks.items()}
-        net1 = copy.deepcopy(net0)
-        theta = {n: p.weight.detach().clone() for n, p in prunable(net0).items()}
-        with torch.no_grad():
-            for n in masks:
-                prunable(net0)[n].weight.copy_(theta[n] * masks[n])
-                prunable(net1)[n].weight.copy_((theta[n] + delta[n]) * masks[n])
-            bns = [m for m in net0.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-            counts = []
-            for b in bns:
-                b.reset_running_stats(); b.momentum = 1.0
-                b.register_forward_hook(lambda m, i, o: counts.append(i[0].numel() // i[0].shape[1]))
-            net0.train(); net0(z)                                                  # statistics of the unperturbed batch
-            for b0, b1, n in zip(bns, [m for m in net1.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)], counts):
-                b0.running_var.mul_((n - 1) / n)                                   # the biased variance train mode normalised with
-                b1.running_mean.copy_(b0.running_mean); b1.running_var.copy_(b0.running_var)
-                b0._forward_hooks.clear()
-        net0.eval(); net1.eval()
-        ((net0(z) - net1(z)) ** 2).sum().backward()
-        for n in masks:   # ∂L/∂m = θ ⊙ ∂L/∂w₀ + (θ + Δθ) ⊙ ∂L/∂w₁
-            total[n] += theta[n] * prunable(net0)[n].weight.grad + (theta[n] + delta[n]) * prunable(net1)[n].weight.grad
-    return {n: t.abs() * masks[n] for n, t in total.items()}
 
 
 @pytest.mark.parametrize("make,shape", [(lambda: MLP((12, 16, 8, 4)), (12,)),

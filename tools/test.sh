@@ -41,7 +41,9 @@ nbdev_export
 [ "$(changed)" = "$before" ] || { git status --short -- ntk_paths; echo "FAIL: ntk_paths/ differs from the notebooks; run nbdev_export and commit"; exit 1; }
 
 step "nbdev_test"
-time nbdev_test --n_workers 1   # one worker: two would oversubscribe two cores (163 s against 78 s, measured)
+# two notebooks at a time, one thread each: 208 s against 323 s for one at a time with two threads (measured on
+# two cores; two workers with two threads each oversubscribe the cores and were slower still)
+time env OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nbdev_test --n_workers 2
 
 step "pytest"
 time pytest -q -rs   # -rs prints the reason of every skipped test
