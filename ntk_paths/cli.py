@@ -4,14 +4,15 @@
 
 # %% ../nbs/10_cli.ipynb #4cd0bf2c
 from __future__ import annotations
-import argparse, shlex, sys, time
+import argparse, difflib, shlex, sys, time
 from pathlib import Path
 from .masks import Masks, resolve_density
 from .models import MODELS, make_model, init_weights
-from .data import DATASETS, load_dataset
+from .data import DATASETS, SHAPES, TORCHVISION, load_dataset
 from .scores import SCORES
 from .prune import prune, SCHEDULES
-from .experiments import compare, default_device
+from .io import default_device
+from .experiments import compare
 from .sweep import SweepConfig, sweep, load_sweep
 
 # %% auto #0
@@ -41,19 +42,40 @@ def cmd_compare(a) -> int:
     print(f"ntk-paths compare: {a.dataset} / {a.model}, methods {', '.join(methods)}, densities "
           f"{', '.join(f'{d:g}' for d in densities)}, {a.epochs} epochs, seeds {a.seeds}, device {a.device or default_device()}",
           flush=True)
-    res = compare(a.dataset, a.model, methods, densities, a.seeds, a.epochs, a.lr, a.batch_size,
-                  a.iterations, a.device, a.out, progress=not a.quiet)
+    res = compare(a.dataset, a.model, methods, densities, a.seeds, a.epochs, a.lr, a.batch_size, a.iterations,
+                  a.device, a.out, progress=not a.quiet, overwrite=a.overwrite, command=shlex.join(["ntk-paths", *a.argv]))
     print(res.table())
-    if a.out: print(f"\nwrote {Path(a.out) / 'table.md'}, {Path(a.out) / 'accuracy.png'} and {Path(a.out) / 'runs.jsonl'}")
+    print("\nwrote " + ", ".join(str(p) for p in res.save_plots(a.out)) + f" and {Path(a.out) / 'results.jsonl'} "
+          "(run the same command again to resume or to print this table)")
     return 0
 
 # %% ../nbs/10_cli.ipynb #d5d2f8ce
+def _choice(kind:str, name:str, choices) -> str:
+    "`name` if it is one of `choices`, else a ValueError listing them (with the closest one)"
+    if name in choices: return name
+    close = difflib.get_close_matches(name, list(choices), 1)
+    raise ValueError(f"unknown {kind} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                     + f"; choose from: {', '.join(choices)}")
+
+def _prune_setup(a):
+    "The model to prune and the data it needs: data-free methods load no dataset, so they run offline"
+    _choice("method", a.method, SCORES); _choice("dataset", a.dataset, DATASETS); _choice("model", a.model, MODELS)
+    shape, k = SHAPES[a.dataset]
+    data = None
+    if SCORES[a.method].data != "none":
+        data = load_dataset(a.dataset, **({"download": True} if a.download and a.dataset in TORCHVISION else {}))
+        shape, k = data.input_shape, data.num_classes
+    shape, k = tuple(a.input_shape or shape), a.num_classes or k
+    if data is not None and (shape, k) != (data.input_shape, data.num_classes):
+        raise ValueError(f"{a.method} prunes with the {a.dataset} data, whose inputs are {data.input_shape} with "
+                         f"{data.num_classes} classes; drop --input-shape/--num-classes or use a data-free method")
+    return init_weights(make_model(a.model, shape, k), a.seed), data
+
 def cmd_prune(a) -> int:
-    data = load_dataset(a.dataset)
-    net = init_weights(make_model(a.model, data.input_shape, data.num_classes), a.seed)
+    net, data = _prune_setup(a)
     t0 = time.perf_counter()
     masks = prune(net, a.method, a.density, sparsity=a.sparsity, compression=a.compression, iterations=a.iterations,
-                  schedule=a.schedule, scope=a.scope, data=data if SCORES[a.method].data != "none" else None,
+                  schedule=a.schedule, scope=a.scope, data=data,
                   seed=a.seed, protect_first=a.protect_first, protect_last=a.protect_last,
                   protect_shortcuts=a.protect_shortcuts, min_density=a.min_density, progress=not a.quiet)
     masks.meta.update(model=a.model, dataset=a.dataset)
@@ -116,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--batch-size", type=int, default=64)
     c.add_argument("--iterations", type=_iterations, default={}, help="per-method prune iterations, e.g. synflow=20")
     c.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    c.add_argument("--out", default="results/compare", help="folder for the table, plot and runs (default: results/compare)")
+    c.add_argument("--out", default="results/compare", help="folder for the table, plots and runs; resumable")
+    c.add_argument("--overwrite", action="store_true", help="set aside (as .bak files) the results of another comparison in --out")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=cmd_compare)
     r = sub.add_parser("prune", help="prune one model and save its masks")
@@ -131,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--protect-first", action="store_true"); r.add_argument("--protect-last", action="store_true")
     r.add_argument("--protect-shortcuts", action="store_true")
     r.add_argument("--min-density", type=float, default=0.0)
+    r.add_argument("--input-shape", type=_ints, default=None, help="one input's shape, e.g. 3,32,32 (default: the dataset's)")
+    r.add_argument("--num-classes", type=int, default=None, help="number of outputs (default: the dataset's)")
+    r.add_argument("--download", action="store_true", help="fetch a torchvision dataset if it is missing (needs internet)")
     r.add_argument("--out", default=None, help="mask file to write (e.g. masks.pt)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_prune)
@@ -159,7 +185,20 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("path"); pl.add_argument("--out", default=None, help="where to write the PNGs (default: the sweep folder)")
     pl.set_defaults(func=cmd_plot)
     sub.add_parser("list", help="list methods, models and datasets").set_defaults(func=cmd_list)
+    for q in (c, r, w):
+        _show_defaults(q, {k: v for k, v in SweepConfig().__dict__.items()} if q is w else {})
     return p
+
+def _show_defaults(p:argparse.ArgumentParser, fallback:dict):
+    "Append '(default: …)' to every option's help; `fallback` gives the defaults of options that default to None"
+    for act in p._actions:
+        if not act.option_strings or act.dest == "help" or act.nargs == 0 or "default" in (act.help or ""): continue
+        d = act.default if act.default is not None else fallback.get(act.dest)
+        if act.dest == "methods" and d == list(SCORES): d = "all methods"
+        if isinstance(d, dict): d = ",".join(f"{k}={v}" for k, v in d.items()) or "the paper's"
+        if isinstance(d, (list, tuple)): d = ",".join("none" if v is None else str(v) for v in d)
+        if d is None: continue
+        act.help = (act.help + " " if act.help else "") + f"(default: {str(d).replace('%', '%%')})"
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `ntk-paths` command"
@@ -170,9 +209,9 @@ def main(argv:list[str]|None=None) -> int:
     if not a.command: p.print_help(); return 0
     if a.command == "prune" and a.density is None and a.sparsity is None and a.compression is None: a.density = 0.01
     try: return a.func(a)
-    except (ValueError, FileNotFoundError, PermissionError, RuntimeError) as e:
+    except (ValueError, TypeError, FileNotFoundError, PermissionError, RuntimeError, MemoryError) as e:
         print(f"ntk-paths {a.command}: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt:
-        where = {"compare": f"; finished runs are in {Path(a.out or '.') / 'runs.jsonl'}",
+        where = {"compare": f"; finished runs are in {Path(a.out or '.') / 'results.jsonl'}: run the same command to resume",
                  "sweep": f"; finished runs are in {Path(a.out) / 'results.jsonl'}: run the same command to resume"}.get(a.command, "")
         print(f"\nntk-paths {a.command}: interrupted{where}", file=sys.stderr); return 130

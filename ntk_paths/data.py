@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
+from .checks import check_finite, check_labels, check_count
 
 # %% auto #0
-__all__ = ['TORCHVISION', 'DATASETS', 'TensorData', 'load_digits', 'load_mnist1d', 'load_torchvision', 'load_dataset',
+__all__ = ['TORCHVISION', 'SHAPES', 'DATASETS', 'TensorData', 'load_digits', 'load_mnist1d', 'load_torchvision', 'load_dataset',
            'balanced_batch', 'ones_input', 'noise_batch', 'mean_input', 'iterate']
 
 # %% ../nbs/02_data.ipynb #2c0af78a
@@ -26,6 +27,17 @@ class TensorData:
     y_test: Tensor
     num_classes: int
     norm: tuple|None = None     # (mean, std) per channel that was subtracted/divided, or None
+    def __post_init__(self):
+        "Refuse data that would train silently wrong: empty, mismatched, non-finite, or labels that are not classes"
+        for part in ("train", "test"):
+            x, y = getattr(self, f"x_{part}"), getattr(self, f"y_{part}")
+            if not isinstance(x, Tensor) or x.dim() < 2 or len(x) == 0:
+                raise ValueError(f"x_{part} must be a non-empty batch of inputs (N, ...), got "
+                                 f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+            check_labels(y, len(x), self.num_classes, f"y_{part}")
+            check_finite(x, f"x_{part}")
+        if self.x_test.shape[1:] != self.x_train.shape[1:]:
+            raise ValueError(f"x_train holds inputs of shape {tuple(self.x_train.shape[1:])} but x_test of {tuple(self.x_test.shape[1:])}")
     @property
     def input_shape(self) -> tuple: return tuple(self.x_train.shape[1:])
     def __repr__(self):
@@ -94,13 +106,17 @@ def load_torchvision(name:str,            # mnist, fashion_mnist, cifar10 or cif
     cls, k, mean, std = TORCHVISION[name]
     try: parts = [getattr(tvd, cls)(str(root), train=t, download=download) for t in (True, False)]
     except RuntimeError as e:
-        raise FileNotFoundError(f"{cls} not found under {Path(root).resolve()} ({e}). Pass download=True on a machine "
-                                f"with internet, or copy the files there in torchvision's layout.") from None
+        raise FileNotFoundError(f"{cls} not found under {Path(root).resolve()} ({e}). Copy the files there in torchvision's "
+                                f"layout, or fetch them once on a machine with internet: load_torchvision({name!r}, "
+                                f"{str(root)!r}, download=True) (on the command line: --download).") from None
     (xtr, ytr), (xte, yte) = map(_images, parts)
     m, s = torch.tensor(mean).view(-1, 1, 1), torch.tensor(std).view(-1, 1, 1)
     return TensorData(name, (xtr - m) / s, ytr, (xte - m) / s, yte, k, (mean, std))
 
 # %% ../nbs/02_data.ipynb #7a5c9f3b
+SHAPES = {"digits": ((1, 8, 8), 10), "mnist1d": ((1, 40), 10),   # (one input's shape, classes), known without loading
+          **{k: ((1, 28, 28) if "mnist" in k else (3, 32, 32), v[1]) for k, v in TORCHVISION.items()}}
+
 DATASETS = {"digits": load_digits, "mnist1d": load_mnist1d,
             **{k: functools.partial(load_torchvision, k) for k in TORCHVISION}}
 
@@ -149,6 +165,7 @@ def mean_input(x:Tensor,              # a batch of inputs (N, ...)
 # %% ../nbs/02_data.ipynb #4d9d2260
 def iterate(x:Tensor, y:Tensor, batch_size:int=64, shuffle:bool=True, generator:torch.Generator|None=None):
     "Yield `(x, y)` mini-batches, in an order fixed by `generator` when shuffling"
+    check_count(batch_size, "batch_size", allow_none=False)
     n = len(x)
     idx = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for i in range(0, n, batch_size):

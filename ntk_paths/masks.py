@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_masks.ipynb #91d0880b
 from __future__ import annotations
-import json, math, os, re, tempfile
+import hashlib, json, math, re, warnings
 from collections.abc import Mapping, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ import torch
 from torch import nn, Tensor
 from torch.nn.utils import parametrize
 import torch.nn.utils.prune as torch_prune
+from .io import atomic_write
 
 # %% auto #0
 __all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'Prunable', 'prunable', 'resolve_density', 'Masks', 'MaskMismatchError',
@@ -138,7 +139,8 @@ def _rows(self) -> list[dict]:
 
 def _summary(self) -> dict:
     "Totals, collapsed layers, per-layer rows and `meta`, ready for `json.dumps`"
-    return dict(total=self.total, kept=self.kept, density=self.density, compression=self.compression,
+    return dict(total=self.total, kept=self.kept, density=self.density,
+                compression=self.compression if self.kept else None,   # JSON has no infinity
                 collapsed=self.collapsed, layers=[{**r, "shape": list(r["shape"])} for r in self.rows()], meta=self.meta)
 
 def _repr(self) -> str:
@@ -336,44 +338,58 @@ def to_torch_prune(model:nn.Module, masks:Masks) -> nn.Module:
 # %% ../nbs/00_masks.ipynb #171e24f3
 _FORMAT = "ntk_paths.masks/1"
 
-def _atomic_write(path:Path, write) -> Path:
-    "Call `write(f)` on a temporary file beside `path`, then rename it to `path`"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
+def _digest(masks:dict) -> str:
+    "SHA-256 of the names, shapes and packed bits of a mask file's `masks` entry, in order"
+    h = hashlib.sha256()
+    for k, v in masks.items():
+        h.update(k.encode() + b"\0" + json.dumps(list(v["shape"])).encode() + b"\0")
+        h.update(v["bits"].numpy().tobytes())
+    return h.hexdigest()
 
 # %% ../nbs/00_masks.ipynb #44e5b984
 def _save(self, path) -> Path:
     "Write the masks to `path` and a JSON summary to `path` with suffix `.json`, atomically"
     path = Path(path)
     if path.suffix == ".json": raise ValueError("use another suffix than .json for the mask file (e.g. .pt); the summary goes to .json")
-    json.dumps(self.meta)  # meta must be plain data
-    payload = {"format": _FORMAT, "meta": self.meta,
-               "masks": {k: {"shape": list(m.shape), "bits": torch.from_numpy(np.packbits(m.cpu().numpy().ravel()))}
-                         for k, m in self.items()}}
-    _atomic_write(path, lambda f: torch.save(payload, f))
-    _atomic_write(path.with_suffix(".json"), lambda f: f.write(json.dumps(self.summary(), indent=1).encode()))
+    try: summary = json.dumps(self.summary(), indent=1, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"masks.meta must hold plain JSON data (numbers, strings, lists, dicts; no NaN or inf): {e}") from None
+    bits = {k: {"shape": list(m.shape), "bits": torch.from_numpy(np.packbits(m.cpu().numpy().ravel()))} for k, m in self.items()}
+    payload = {"format": _FORMAT, "meta": self.meta, "masks": bits, "sha256": _digest(bits)}
+    atomic_write(path, lambda f: torch.save(payload, f))
+    atomic_write(path.with_suffix(".json"), lambda f: f.write(summary.encode()))
     return path
 
 def _load(path, model:nn.Module|None=None) -> Masks:
-    "Read masks written by `Masks.save`; with `model`, check that they fit it"
+    "Read masks written by `Masks.save`, verifying their checksum; with `model`, check that they fit it"
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such mask file: {path}" + (" (it is a folder)" if path.is_dir() else "")
+                                + (f"; did you mean {path.with_suffix('.pt')}? The .json beside it is only a summary"
+                                   if path.suffix == ".json" else ""))
     try: payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"{path} is not a mask file written by Masks.save ({e})") from None
+    except Exception as e: raise ValueError(f"{path} is not a mask file written by Masks.save ({str(e).splitlines()[0]})") from None
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a mask file written by Masks.save (format {_FORMAT})")
+    entries = payload.get("masks")
+    if not isinstance(entries, dict) or not entries or not all(
+            isinstance(v, dict) and isinstance(v.get("shape"), list) and isinstance(v.get("bits"), Tensor) for v in entries.values()):
+        raise ValueError(f"{path} is damaged: its 'masks' entry is missing or lacks a shape or bits; save the masks again")
+    if "sha256" not in payload:
+        warnings.warn(f"{path} carries no checksum (written before ntk_paths checked them), so damage cannot be detected; "
+                      "save it again to add one")
+    elif _digest(entries) != payload["sha256"]:
+        raise ValueError(f"{path} is damaged: its content does not match its checksum. Do not use it; prune again or "
+                         "restore the file from a copy")
     masks = {}
-    for k, v in payload["masks"].items():
+    for k, v in entries.items():
         n = math.prod(v["shape"])
+        if v["bits"].numel() * 8 < n or v["bits"].dtype != torch.uint8:
+            raise ValueError(f"{path} is damaged: the bits of {k!r} do not cover its shape {v['shape']}")
         bits = np.unpackbits(v["bits"].numpy())[:n]
         masks[k] = torch.from_numpy(bits.astype(bool)).view(v["shape"])
-    masks = Masks(masks, payload.get("meta"))
+    meta = payload.get("meta")
+    masks = Masks(masks, meta if isinstance(meta, dict) else None)
     return masks.check(model) if model is not None else masks
 
 Masks.save, Masks.load = _save, staticmethod(_load)

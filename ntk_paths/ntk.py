@@ -11,6 +11,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.func import functional_call, vjp, jvp, vmap, jacrev
 from .masks import Masks, PRUNABLE_TYPES, prunable, _ours
+from .checks import check_model, check_batch, check_count, input_errors
 
 # %% auto #0
 __all__ = ['MODES', 'IMPLEMENTATIONS', 'ntk_matrix', 'empirical_ntk', 'ntk_vp', 'lanczos', 'ntk_eigvals', 'spectrum_stats',
@@ -33,18 +34,20 @@ def _evaluating(model:nn.Module, force_eval:bool):
     finally:
         for m, t in modes: m.train(t)
 
-def _check_batches(x1:Tensor, x2:Tensor|None):
-    if not isinstance(x1, Tensor) or x1.dim() < 2 or len(x1) == 0:
-        raise ValueError(f"x1 must be a non-empty batch (N, ...), got {tuple(x1.shape) if isinstance(x1, Tensor) else type(x1).__name__}")
+def _check_batches(model:nn.Module, x1:Tensor, x2:Tensor|None):
+    "Refuse a model or batches that cannot give a kernel (empty, non-finite, another dtype, mismatched shapes)"
+    check_model(model); check_batch(model, x1, what="x1")
     if x2 is not None:
-        if not isinstance(x2, Tensor) or len(x2) == 0: raise ValueError("x2 must be a non-empty batch (N, ...)")
+        check_batch(model, x2, what="x2")
         if x2.shape[1:] != x1.shape[1:]:
             raise ValueError(f"x1 and x2 hold inputs of different shapes: {tuple(x1.shape[1:])} and {tuple(x2.shape[1:])}")
 
 def _parse_memory(m) -> int:
-    if isinstance(m, (int, float)): return int(m)
+    if isinstance(m, (int, float)) and not isinstance(m, bool):
+        if not m > 0: raise ValueError(f"max_memory must be a positive number of bytes or a string like '8GB', got {m!r}")
+        return int(m)
     v = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B)\s*", str(m), re.I)
-    if not v: raise ValueError(f"max_memory must be a number of bytes or a string like '8GB', got {m!r}")
+    if not v: raise ValueError(f"max_memory must be a positive number of bytes or a string like '8GB', got {m!r}")
     unit = v.group(2).upper().replace("I", "")
     return int(float(v.group(1)) * 1024 ** "BKMGT".index(unit[0]) if unit != "B" else float(v.group(1)))
 
@@ -244,12 +247,13 @@ def empirical_ntk(model:nn.Module,           # any network returning logits (N, 
     "The empirical neural tangent kernel J(x1) J(x2)ᵀ of `model`"
     if mode not in MODES: raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if implementation not in IMPLEMENTATIONS: raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
-    _check_batches(x1, x2)
+    check_count(chunk, "chunk")
+    _check_batches(model, x1, x2)
     dev = next(model.parameters()).device
     x1 = x1.to(dev); x2 = x2.to(dev) if x2 is not None else None
     with _evaluating(model, force_eval):
         params, wmasks = _params(model), _weight_masks(model, masks)
-        with torch.no_grad(): out = functional_call(model, params, (x1[:1],))
+        with torch.no_grad(), input_errors(model, x1): out = functional_call(model, params, (x1[:1],))
         if not isinstance(out, Tensor) or out.dim() != 2:
             raise ValueError(f"the model must return logits of shape (N, K); it returned "
                              f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
@@ -304,6 +308,7 @@ def empirical_ntk(model:nn.Module,           # any network returning logits (N, 
 # %% ../nbs/03_ntk.ipynb #f7f241f3
 def ntk_vp(model:nn.Module, x:Tensor, v:Tensor, *, masks:Masks|None=None, force_eval:bool=False) -> Tensor:
     "Θ v for v of shape (N, K) or (B, N, K) (B products at once), without forming Θ"
+    _check_batches(model, x, None)
     dev = next(model.parameters()).device
     x, v = x.to(dev), v.to(dev)
     with _evaluating(model, force_eval):
@@ -383,6 +388,8 @@ def _vjp_norms(model, x, V, masks, force_eval) -> Tensor:
 def ntk_trace(model:nn.Module, x:Tensor, *, method:str="exact", probes:int=30, masks:Masks|None=None,
               generator:torch.Generator|None=None, chunk:int=64, force_eval:bool=False) -> float:
     "Tr Θ over the batch: exact, or estimated with 'hutchinson' or 'hutch++' from `probes` products"
+    check_count(chunk, "chunk", allow_none=False); check_count(probes, "probes", 3 if method == "hutch++" else 1, allow_none=False)
+    _check_batches(model, x, None)
     if method == "exact":
         return float(sum(empirical_ntk(model, x[i:i + chunk], masks=masks, mode="trace", force_eval=force_eval).trace()
                          for i in range(0, len(x), chunk)))

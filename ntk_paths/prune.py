@@ -11,6 +11,7 @@ from .masks import Masks, resolve_density, topk_masks, shuffle_masks
 from .models import init_weights
 from .data import TensorData, balanced_batch
 from .scores import SCORES
+from .checks import check_model, check_batch, accepted_options, check_options, input_errors
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'check_scores', 'prune', 'survival_scores']
@@ -42,18 +43,28 @@ def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:floa
                          "The product of weights overflowed (even in float64 for SynFlow-type scores); "
                          "protect some layers or use a shallower model.")
     if alive.kept and not nonzero:
-        raise ScoreError(f"{method}: every score is zero at density {density:.4g}, so there is nothing to rank. "
-                         "Usually no path from input to output is left (a layer has collapsed); use a higher "
-                         "density, more iterations, or min_density.")
+        dead = alive.collapsed
+        why = (f"layer {dead[0]!r} has no weight left (it collapsed), so no path from input to output remains; use a "
+               "higher density, more iterations, or min_density") if dead else (
+               "the live weights carry no signal from input to output: the remaining connections do not link input to "
+               "output, or the input or the weights are all zero; check the data and the model's initialisation")
+        raise ScoreError(f"{method}: every score is zero at density {density:.4g}, so there is nothing to rank: {why}.")
 
 # %% ../nbs/06_prune.ipynb #4c364726
 SANITY = ("shuffle", "reinit", "invert")
 REINIT_SEED = 2**31   # "reinit" re-samples the weights from seed REINIT_SEED + seed
 
-def _pruning_batch(data, per_class:int, seed:int):
-    "The batch data-dependent scores see: a `TensorData` gives a class-balanced batch from its training set"
-    if isinstance(data, TensorData): return balanced_batch(data.x_train, data.y_train, per_class, seed)
-    return data
+_STANDARD = ("model", "masks", "data", "generator", "input_shape", "norm")   # what `prune` itself passes to a score
+
+def _pruning_batch(model, sal, data, per_class:int, seed:int):
+    "The batch data-dependent scores see (checked): a `TensorData` gives a class-balanced batch of its training set"
+    if isinstance(data, TensorData):
+        return balanced_batch(data.x_train, data.y_train, per_class, seed), data.num_classes
+    x, y = (data if isinstance(data, (tuple, list)) else (data, None)) if data is not None else (None, None)
+    if isinstance(data, (tuple, list)) and len(data) != 2: raise ValueError(f"data=(x, y) needs two tensors, got {len(data)}")
+    if sal.data == "labels" and y is None:
+        raise ValueError(f"{sal.name} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
+    return data, None
 
 def prune(model:nn.Module,            # any network with Conv/Linear layers; not modified (except `sanity="reinit"`)
           method:str,                 # a name from `SCORES`
@@ -86,8 +97,18 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
         raise ValueError(f"{method} needs {'a labelled batch' if sal.data == 'labels' else 'input data'}: pass data=TensorData, "
                          f"data=(x, y) or data=x; data-free methods are: "
                          + ", ".join(k for k, s in SCORES.items() if s.data == "none"))
-    batch = _pruning_batch(data, per_class, seed)
-    if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
+    check_options(options, accepted_options(sal.fn, skip=_STANDARD), f"prune(..., {method!r})")
+    check_model(model)
+    if sal.data == "none":         # data-free: the data only tells the input shape
+        if input_shape is None and data is not None:
+            x = data.x_train if isinstance(data, TensorData) else data[0] if isinstance(data, (tuple, list)) else data
+            input_shape = tuple(x.shape[1:])
+        batch = None
+    else:
+        batch, k = _pruning_batch(model, sal, data, per_class, seed)
+        x, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        check_batch(model, x, y, num_classes=k, what="the pruning data")
+        if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
     protect = dict(protect_first=protect_first, protect_last=protect_last, protect_shortcuts=protect_shortcuts, exclude=exclude)
     current = (masks.check(model) if masks is not None else Masks.ones(model, **protect))
     device = next(model.parameters()).device
@@ -96,7 +117,8 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
     steps = schedule_densities(schedule, d, T, start=current.density)
     g = torch.Generator().manual_seed(seed)
     for dk in tqdm(steps, desc=f"{method} → density {d:.3g}", disable=not progress or T == 1, leave=False):
-        s = sal(model, current, data=batch, generator=g, input_shape=input_shape, **options)
+        with input_errors(model, x if batch is not None else torch.empty(0)):
+            s = sal(model, current, data=batch, generator=g, input_shape=input_shape, **options)
         check_scores(method, s, current, dk)
         if sanity == "invert": s = {n: -v for n, v in s.items()}
         if _on_step is not None: _on_step(current, dk, s)

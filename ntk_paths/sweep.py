@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
-from .masks import _atomic_write
+from .io import default_device, atomic_write, append_jsonl, read_jsonl, repair_jsonl, FolderLock
 from .models import MODELS, make_model, init_weights
 from .data import DATASETS, load_dataset, balanced_batch
 from .prune import prune, SANITY
@@ -17,7 +17,7 @@ from .scores import SCORES
 from .train import train
 from .ntk import empirical_ntk, ntk_eigvals, spectrum_stats
 from .paths import path_kernel_trace
-from .experiments import default_device
+
 
 # %% auto #0
 __all__ = ['RESULTS', 'META', 'SweepConfig', 'run_id', 'sweep', 'SweepResults', 'load_sweep', 'plot_accuracy',
@@ -120,19 +120,24 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
 # %% ../nbs/09_sweep.ipynb #6e6bee53
 RESULTS, META = "results.jsonl", "sweep.json"
 
-def _read_rows(path:Path) -> list[dict]:
-    if not path.exists(): return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try: rows.append(json.loads(line))
-        except json.JSONDecodeError: pass              # a line cut off by a crash
-    return rows
+def _read_meta(out:Path) -> dict:
+    "The contents of `out/sweep.json`, or an error naming the file and the line where it is broken"
+    try: meta = json.loads((out / META).read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{out / META} is damaged (line {e.lineno}, column {e.colno}: {e.msg}). Fix that line, or move the "
+                         f"file away and run the same sweep again: the finished runs in {out / RESULTS} are kept.") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{out / META} is damaged: it has no 'config' object. Move it away and run the same sweep again.")
+    return meta
 
-def _repair_tail(path:Path):
-    "Cut a partial last line (the process died while writing it)"
-    if not path.exists() or path.stat().st_size == 0: return
-    data = path.read_bytes()
-    if not data.endswith(b"\n"): path.write_bytes(data[: data.rfind(b"\n") + 1])
+def _backup(out:Path) -> list[Path]:
+    "Move the results and configuration of `out` aside (to *.bak-YYYYmmdd-HHMMSS) instead of deleting them"
+    stamp, moved = time.strftime("%Y%m%d-%H%M%S"), []
+    for name in (RESULTS, META):
+        if (out / name).exists() and (out / name).stat().st_size:
+            dest = out / f"{name}.bak-{stamp}"
+            os.replace(out / name, dest); moved.append(dest)
+    return moved
 
 def _prepare(cfg:SweepConfig, out:Path, command:str, overwrite:bool):
     try:
@@ -143,14 +148,16 @@ def _prepare(cfg:SweepConfig, out:Path, command:str, overwrite:bool):
     meta = dict(config=asdict(cfg), command=command, version=_version())
     if (out / META).exists() and not overwrite:
         defaults = asdict(SweepConfig())     # a field added since that folder was written reads as its default
-        old = {k: json.loads((out / META).read_text())["config"].get(k, d) for k, d in defaults.items()}
+        old = {k: _read_meta(out)["config"].get(k, d) for k, d in defaults.items()}
         if old != meta["config"]:
             diff = [f"{k}: {old.get(k)!r} there, {v!r} now" for k, v in meta["config"].items() if old.get(k) != v]
             raise ValueError(f"{out} holds results of a different sweep ({'; '.join(diff)}). Use another folder, "
-                             "or overwrite=True / --overwrite to discard them.")
-    elif overwrite and (out / RESULTS).exists(): (out / RESULTS).unlink()
+                             "or overwrite=True / --overwrite to set them aside (they are kept as .bak files).")
+    elif overwrite and (moved := _backup(out)):
+        n = len(read_jsonl(moved[0])) if moved[0].name.startswith(RESULTS) else 0
+        print(f"overwrite: {n} finished runs set aside in {', '.join(str(p) for p in moved)}", file=sys.stderr)
     if not (out / META).exists() or overwrite:
-        _atomic_write(out / META, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+        atomic_write(out / META, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
 def _version() -> str:
     from ntk_paths import __version__
@@ -166,22 +173,22 @@ def sweep(cfg:SweepConfig,               # what to run
     "Run every configuration not yet in `out`, appending one row per finished run"
     cfg.validate()
     out = Path(out)
-    _prepare(cfg, out, command or f"sweep({cfg!r})", overwrite)
-    _repair_tail(out / RESULTS)
-    done = {r["run_id"]: r["status"] for r in _read_rows(out / RESULTS)}
-    todo = [r for r in cfg.runs() if done.get(run_id(r)) not in ("ok", None if retry_failed else "failed")]
-    if todo:
-        data = load_dataset(cfg.dataset)
-        device = cfg.device or default_device()
-    for run in tqdm(todo, desc=f"sweep → {out}", disable=not progress):
-        t0 = time.perf_counter()
-        row = dict(run_id=run_id(run), **run, compression=1 / run["density"])
-        try: row.update(status="ok", **_measure(cfg, data, run, device))
-        except Exception as e:   # recorded, and the sweep goes on
-            row.update(status="failed", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=3))
-        row["seconds"] = time.perf_counter() - t0
-        with open(out / RESULTS, "a") as f:
-            f.write(json.dumps(row) + "\n"); f.flush(); os.fsync(f.fileno())
+    with FolderLock(out, "sweep"):          # a second sweep in the same folder is refused while this one runs
+        _prepare(cfg, out, command or f"sweep({cfg!r})", overwrite)
+        repair_jsonl(out / RESULTS)
+        done = {r["run_id"]: r["status"] for r in read_jsonl(out / RESULTS)}
+        todo = [r for r in cfg.runs() if done.get(run_id(r)) not in ("ok", None if retry_failed else "failed")]
+        if todo:
+            data = load_dataset(cfg.dataset)
+            device = cfg.device or default_device()
+        for run in tqdm(todo, desc=f"sweep → {out}", disable=not progress):
+            t0 = time.perf_counter()
+            row = dict(run_id=run_id(run), **run, compression=1 / run["density"])
+            try: row.update(status="ok", **_measure(cfg, data, run, device))
+            except Exception as e:   # recorded, and the sweep goes on
+                row.update(status="failed", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=3))
+            row["seconds"] = time.perf_counter() - t0
+            append_jsonl(out / RESULTS, row)
     return load_sweep(out)
 
 # %% ../nbs/09_sweep.ipynb #f715b815
@@ -208,6 +215,9 @@ class SweepResults:
         a = torch.tensor([r["test_acc"] for r in self.ok() if self.label(r) == label and math.isclose(r["density"], density)])
         if len(a) == 0: return math.nan, math.nan, 0
         return a.mean().item(), a.std().item() if len(a) > 1 else 0.0, len(a)
+    def mean(self, label:str, density:float) -> float:
+        "Mean test accuracy over seeds (NaN if no run finished)"
+        return self.accuracy(label, density)[0]
     def collapsed(self, label:str, density:float) -> bool:
         return any(r["collapsed"] for r in self.ok() if self.label(r) == label and math.isclose(r["density"], density))
     def critical(self) -> dict:
@@ -223,9 +233,9 @@ def load_sweep(out) -> SweepResults:
     "Read the results of a sweep folder"
     out = Path(out)
     if not (out / META).exists(): raise FileNotFoundError(f"{out} holds no sweep (no {META}); run ntk-paths sweep --out {out} first")
-    meta = json.loads((out / META).read_text())
+    meta = _read_meta(out)
     rows = {}
-    for r in _read_rows(out / RESULTS): rows[r["run_id"]] = r
+    for r in read_jsonl(out / RESULTS): rows[r["run_id"]] = r
     return SweepResults(list(rows.values()), meta["config"], meta.get("command", ""))
 
 # %% ../nbs/09_sweep.ipynb #3cdc836f
@@ -291,6 +301,7 @@ def plot_sweep_layers(self:SweepResults, density:float|None=None, seed:int|None=
     density = density or min(self.config["densities"]); seed = self.config["seeds"][0] if seed is None else seed
     series = {self.label(r): r["layer_densities"] for r in self.ok() if r["method"] != "dense" and not r.get("sanity")
               and math.isclose(r["density"], density) and r["seed"] == seed}
+    if not series: raise ValueError(f"no finished run without a sanity check at density {density:g} and seed {seed}")
     return plot_layer_densities(series, ax=ax, title=f"per-layer density at overall density {density:g} (seed {seed})")
 
 def plot_critical(self:SweepResults, ax=None):
@@ -326,8 +337,9 @@ def save_plots(self:SweepResults, folder) -> list[Path]:
         try: fig = f()
         except ValueError: continue
         fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight"); made.append(folder / f"{name}.png")
-    _atomic_write(folder / "table.md", lambda fh: fh.write(self.table().encode())); made.append(folder / "table.md")
+    atomic_write(folder / "table.md", lambda fh: fh.write(self.table().encode())); made.append(folder / "table.md")
     return made
 
 SweepResults.plot_accuracy, SweepResults.plot_sweep_layers, SweepResults.plot_critical = plot_accuracy, plot_sweep_layers, plot_critical
 SweepResults.plot_spectra, SweepResults.save_plots = plot_spectra, save_plots
+SweepResults.plot = plot_accuracy

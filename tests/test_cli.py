@@ -14,8 +14,8 @@ def test_compare_small(tmp_path):
     r = run("compare", "--densities", "0.1,0.01", "--epochs", "3", "--methods", "random,synflow",
             "--iterations", "synflow=10", "--out", "out", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "| random |" in r.stdout and "| synflow |" in r.stdout and "Dense network" in r.stdout
-    rows = [json.loads(l) for l in (tmp_path / "out" / "runs.jsonl").read_text().splitlines()]
+    assert "| random |" in r.stdout and "| synflow |" in r.stdout and "Dense: " in r.stdout
+    rows = [json.loads(l) for l in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 5 and {r["method"] for r in rows} == {"dense", "random", "synflow"}
     assert (tmp_path / "out" / "accuracy.png").stat().st_size > 10_000
 
@@ -38,4 +38,53 @@ def test_bad_arguments_exit_2_with_a_message(tmp_path):
     r = run("prune", "--density", "0", cwd=tmp_path)
     assert r.returncode == 2 and "density must be in (0, 1]" in r.stderr
     r = run("report", "nothing.pt", cwd=tmp_path)
-    assert r.returncode == 2 and "not a mask file" in r.stderr
+    assert r.returncode == 2 and "no such mask file: nothing.pt" in r.stderr
+    r = run("prune", "--method", "synflo", cwd=tmp_path)
+    assert r.returncode == 2 and "unknown method 'synflo' (did you mean 'synflow'?)" in r.stderr
+
+
+def test_data_free_prune_loads_no_dataset(tmp_path):
+    # cifar10 is not on this machine: a data-free method takes the shape from the name and never opens the files
+    r = run("prune", "--model", "vgg11", "--dataset", "cifar10", "--method", "synflow", "--iterations", "2",
+            "--compression", "10", "--out", "v.pt", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "compression 10" in r.stdout and not (tmp_path / "data").exists()
+    r = run("prune", "--model", "vgg11", "--dataset", "cifar10", "--method", "snip", "--quiet", cwd=tmp_path)
+    assert r.returncode == 2 and "--download" in r.stderr and "torchvision's layout" in r.stderr
+    r = run("prune", "--model", "mlp", "--input-shape", "20", "--num-classes", "3", "--method", "magnitude", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+def test_compare_killed_rerun_keeps_finished_runs(tmp_path):
+    "A second compare into the same folder, killed part-way, leaves every finished row of the first in place"
+    args = ("compare", "--densities", "0.1", "--epochs", "2", "--methods", "random,magnitude", "--out", "out", "--quiet")
+    assert run(*args, cwd=tmp_path).returncode == 0
+    before = (tmp_path / "out" / "results.jsonl").read_text()
+    more = ("compare", "--densities", "0.1", "--epochs", "2", "--methods", "random,magnitude,synflow", "--out", "out", "--quiet")
+    r = run(*more, cwd=tmp_path)                         # another configuration: refused, nothing touched
+    assert r.returncode == 2 and "different sweep" in r.stderr
+    assert (tmp_path / "out" / "results.jsonl").read_text() == before
+    p = subprocess.Popen([EXE, *more, "--overwrite"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    import time
+    time.sleep(6); p.kill(); p.wait()                    # killed part-way through the new comparison
+    backups = list((tmp_path / "out").glob("results.jsonl.bak-*"))
+    assert len(backups) == 1 and backups[0].read_text() == before
+    r = run(*more, cwd=tmp_path)                         # the same command resumes the new comparison
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(l) for l in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["method"] for r in rows) == ["dense", "magnitude", "random", "synflow"]
+
+
+def test_two_sweeps_in_one_folder(tmp_path):
+    args = ("sweep", "--methods", "random,magnitude,synflow", "--densities", "0.1,0.01", "--seeds", "0,1", "--epochs", "3",
+            "--out", "s", "--quiet")
+    first = subprocess.Popen([EXE, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    import time
+    for _ in range(100):                                 # wait until the first holds the folder
+        if (tmp_path / "s" / "sweep.json").exists(): break
+        time.sleep(0.1)
+    r = run(*args, cwd=tmp_path)
+    assert r.returncode == 2 and "in use by another sweep: process" in r.stderr and str(first.pid) in r.stderr
+    first.kill(); first.wait()                           # a dead holder releases the lock
+    r = run(*args, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
