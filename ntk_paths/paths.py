@@ -28,6 +28,16 @@ _MAX = {F.max_pool1d: 1, F.max_pool2d: 2, F.max_pool3d: 3}
 _AVG = {F.avg_pool1d: 1, F.avg_pool2d: 2, F.avg_pool3d: 3}
 _ADAPTIVE = {F.adaptive_avg_pool1d: 1, F.adaptive_avg_pool2d: 2, F.adaptive_avg_pool3d: 3,
              F.adaptive_max_pool1d: 1, F.adaptive_max_pool2d: 2, F.adaptive_max_pool3d: 3}
+# the allow-list: operations on activations under which the path decomposition holds, as they are
+_PASS = {F.linear, F.conv1d, F.conv2d, F.conv3d, torch.flatten, Tensor.flatten, Tensor.view, Tensor.reshape, torch.reshape,
+         Tensor.squeeze, torch.squeeze, Tensor.unsqueeze, torch.unsqueeze, Tensor.permute, torch.permute, Tensor.transpose,
+         torch.transpose, Tensor.contiguous, Tensor.__getitem__, torch.cat, torch.concat, Tensor.to, Tensor.double,
+         Tensor.float, Tensor.type_as, Tensor.clone, torch.sum, Tensor.sum}
+_ADD = {torch.add, Tensor.add, Tensor.__add__, Tensor.__radd__, Tensor.__iadd__, Tensor.add_}   # residual: activations only
+_SCALE = {torch.mul, Tensor.mul, Tensor.__mul__, Tensor.__rmul__, Tensor.__imul__, Tensor.mul_,
+          torch.div, Tensor.div, Tensor.__truediv__, Tensor.__itruediv__, Tensor.div_}           # by a number c: by c²
+_MEAN = {torch.mean, Tensor.mean}                                                           # an average: 1/n becomes 1/n²
+_DROPOUT = {F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout}
 
 def _tuple(v, n): return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
@@ -54,17 +64,54 @@ class SquaredNetwork(TorchFunctionMode):
     def __init__(self, bias:bool=False):
         super().__init__()
         self.bias = bias   # keep BatchNorm shifts (squared) as bias paths, or drop them
+        self.acts = {}     # id -> tensor: the activations, i.e. everything computed from the input
+    def activation(self, x:Tensor) -> Tensor:
+        "Mark `x` as the input: what is computed from it is checked against the allow-list"
+        self.acts[id(x)] = x; return x
+    def _is_act(self, v) -> bool:
+        if isinstance(v, (list, tuple)): return any(self._is_act(u) for u in v)
+        return isinstance(v, Tensor) and self.acts.get(id(v)) is v
+    def _mark(self, out):
+        for t in (out if isinstance(out, (list, tuple)) else [out]):
+            if isinstance(t, Tensor): self.acts[id(t)] = t
+        return out
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if not (self._is_act(args) or self._is_act(list(kwargs.values()))): return func(*args, **kwargs)   # weights, statistics
+        return self._mark(self._squared(func, args, kwargs))
+    def _squared(self, func, args, kwargs):
+        "What `func` becomes in the squared network when it acts on activations; anything off the allow-list is refused"
+        name = (getattr(func, "__name__", None) or str(func)).split(".")[-1]
         if func in _IDENTITY: return args[0] if args else kwargs["input"]
-        if func in _NOT_LINEAR:
-            raise NotImplementedError(f"{getattr(func, '__name__', func)} is not piecewise linear: the path decomposition "
-                                      "holds for networks of Conv/Linear layers, ReLU, pooling and eval-mode BatchNorm")
         if func in _MAX: return _sum_pool(_MAX[func], *args, **kwargs)
         if func in _AVG: return self._avg(func, _AVG[func], *args, **kwargs)
         if func in _ADAPTIVE: return self._adaptive(func, _ADAPTIVE[func], *args, **kwargs)
         if func is F.batch_norm: return self._batch_norm(*args, **kwargs)
-        return func(*args, **kwargs)
+        if func in _PASS: return func(*args, **kwargs)
+        if func in _DROPOUT and not (kwargs.get("training", args[2] if len(args) > 2 else True)): return args[0]
+        if func is F.pad and kwargs.get("value", args[3] if len(args) > 3 else 0) in (0, None) and \
+                kwargs.get("mode", args[2] if len(args) > 2 else "constant") == "constant": return func(*args, **kwargs)
+        if func in _ADD and len(args) == 2 and all(self._is_act(a) for a in args) and not kwargs: return func(*args, **kwargs)
+        if func in _SCALE and len(args) == 2 and not kwargs:          # x·c, x/c, c·x with a fixed number c
+            a, b = args
+            if self._is_act(a) and isinstance(b, (int, float)): return func(a, b * b)
+            if self._is_act(b) and isinstance(a, (int, float)) and func is torch.mul: return func(a * a, b)
+        if func in _MEAN:
+            out = func(*args, **kwargs)
+            return out / (args[0].numel() / max(1, out.numel()))
+        if func not in _NOT_LINEAR | _ADD | _SCALE | _DROPOUT | {Tensor.__setitem__}:
+            out = func(*args, **kwargs)                     # queries (x.dim(), x.shape, x.size(1)) compute no activation
+            if not isinstance(out, Tensor) and not (isinstance(out, (tuple, list)) and any(isinstance(o, Tensor) for o in out)):
+                return out
+        if func in _NOT_LINEAR: why = "is not piecewise linear"
+        elif func in _ADD: why = "adds something other than activations (a constant or a parameter) to an activation"
+        elif func in _SCALE: why = "multiplies or divides activations by something other than a fixed number"
+        elif func in _DROPOUT: why = "is dropout in training mode"
+        else: why = "is not among the operations the path decomposition holds for"
+        raise NotImplementedError(f"{name} {why}. Paths hold for networks built from Conv/Linear layers, ReLU (or "
+                                  "leaky ReLU, identity), max/average pooling, eval-mode BatchNorm, residual additions, "
+                                  "flatten/reshape/concatenation and dropout in eval mode. Replace it, or use the NTK "
+                                  "(empirical_ntk), which holds for any network.")
     def _avg(self, func, n, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
         if not count_include_pad or divisor_override is not None or ceil_mode:
             raise NotImplementedError("the squared network supports average pooling with the default divisor only")
@@ -135,9 +182,9 @@ def _squared_setup(model, masks, bias, input_shape):
 def _R2(model, u:dict, paths:dict, other:dict, shape, bias:bool) -> Tensor:
     "R₂(u) = Σ_p Π_{j∈p} u_j: the summed output of the squared network on an all-ones input"
     dev = next(iter(u.values())).device
-    with SquaredNetwork(bias):
-        out = functional_call(model, {**other, **{paths[n]: t for n, t in u.items()}},
-                              (torch.ones(1, *shape, dtype=torch.float64, device=dev),))
+    with SquaredNetwork(bias) as mode:
+        x = mode.activation(torch.ones(1, *shape, dtype=torch.float64, device=dev))
+        out = functional_call(model, {**other, **{paths[n]: t for n, t in u.items()}}, (x,))
     return out.sum()
 
 def squared_pass(model:nn.Module,           # a ReLU network; not modified
@@ -214,15 +261,29 @@ def _steps(model:nn.Module):
     if len({id(m) for _, m in leaves}) != len(leaves): raise ValueError("a layer appears twice in the network; give each use its own module")
     return leaves
 
+def _count_step(m:nn.Module, c:Tensor) -> Tensor:
+    "Paths ending at each unit after layer `m`, from the paths ending at its inputs `c` (every edge once)"
+    ones = lambda: torch.ones_like(m.weight, dtype=c.dtype)
+    if isinstance(m, nn.Linear): return F.linear(c, ones())
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)): return m._conv_forward(c, ones(), None)
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)): return c
+    if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)):
+        n = 1 if isinstance(m, (nn.MaxPool1d, nn.AvgPool1d)) else 2
+        return _sum_pool(n, c, m.kernel_size, m.stride, m.padding, getattr(m, "dilation", 1), m.ceil_mode)
+    if isinstance(m, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)):
+        n = 1 if isinstance(m, nn.AdaptiveAvgPool1d) else 2
+        outs = [o or L for o, L in zip(_tuple(m.output_size, n), c.shape[-n:])]
+        return m(c) * _window_counts(c.shape[-n:], outs, c)
+    raise ValueError(f"path_decomposition does not handle {type(m).__name__}")
+
 def count_paths(model:nn.Module, input_shape:tuple|None=None) -> int:
-    "The number of input→output paths of a Sequential network (without listing them)"
-    shape = tuple(input_shape or model.input_shape)
-    c = torch.ones(math.prod(shape), dtype=torch.float64)
-    for _, m in _steps(model):
-        if isinstance(m, nn.Flatten): shape = (math.prod(shape),); continue
-        if isinstance(m, (nn.ReLU, nn.Dropout, nn.Identity)): continue
-        kind, i, o, _, shape = _edges(m, shape)
-        c = torch.zeros(math.prod(shape), dtype=torch.float64).index_add_(0, o, c[i])
+    "The number of input→output paths of a Sequential network, from one pass of path counts (nothing listed)"
+    c = torch.ones(1, *tuple(input_shape or model.input_shape), dtype=torch.float64)
+    with torch.no_grad():
+        for _, m in _steps(model):
+            if isinstance(m, nn.Flatten): c = c.flatten(1); continue
+            if isinstance(m, (nn.ReLU, nn.Dropout, nn.Identity)): continue
+            c = _count_step(m, c)
     return int(c.sum().item())
 
 def enumerate_paths(model:nn.Module, input_shape:tuple|None=None, max_paths:int=100_000) -> Paths:
@@ -238,6 +299,9 @@ def enumerate_paths(model:nn.Module, input_shape:tuple|None=None, max_paths:int=
         if isinstance(m, nn.ReLU): gates.append(("relu", m, end.clone())); continue
         if isinstance(m, nn.Flatten): shape = (math.prod(shape),); continue
         if isinstance(m, (nn.Dropout, nn.Identity)): continue
+        if math.prod(shape) ** 2 * 8 > 2**30:
+            raise ValueError(f"{name} ({type(m).__name__}) has {math.prod(shape):,} input units: listing its edges needs more than "
+                             "1 GiB. path_decomposition is for small networks; path_kernel_trace and path_kernel_eigvals work at any size.")
         kind, i, o, val, shape = _edges(m, shape)
         order = torch.argsort(i, stable=True)
         cnt = torch.bincount(i, minlength=int(end.max()) + 1 if len(end) else 0)
