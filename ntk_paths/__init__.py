@@ -17,4 +17,12 @@ from .prune import prune, ScoreError, SCHEDULES, survival_scores
 from .train import train, evaluate, fit_mse, TrainResult
 from .experiments import compare, Comparison, critical_compression, spearman
 from .sweep import SweepConfig, sweep, load_sweep, SweepResults
-from .widgets import MaskExplorer, SpectrumExplorer, CompareView, ScoreCache, mask_image, plot_mask, plot_spectra
+
+_WIDGETS = ("MaskExplorer", "SpectrumExplorer", "CompareView", "ScoreCache", "mask_image", "plot_mask", "plot_spectra")
+
+def __getattr__(name):
+    "The widgets load ipywidgets, so they are imported on first use: `import ntk_paths` in a script stays light"
+    if name in _WIDGETS:
+        from . import widgets
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'ntk_paths' has no attribute {name!r}")

@@ -318,7 +318,9 @@ def ntk_vp(model:nn.Module, x:Tensor, v:Tensor, *, masks:Masks|None=None, force_
         out, pull = vjp(f, params)
         if v.shape[-2:] != out.shape: raise ValueError(f"v must have shape {tuple(out.shape)} (or (B, *that)), got {tuple(v.shape)}")
         def one(u): return jvp(f, (params,), (pull(u)[0],))[1]
-        return (vmap(one)(v) if v.dim() == 3 else one(v)).detach()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)   # torch's own, at first jvp
+            return (vmap(one)(v) if v.dim() == 3 else one(v)).detach()
 
 # %% ../nbs/03_ntk.ipynb #1d6bacd4
 def lanczos(matvec, n:int, k:int=10, steps:int|None=None, generator:torch.Generator|None=None,

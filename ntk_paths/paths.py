@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_paths.ipynb #2bf50532
 from __future__ import annotations
-import math
+import math, warnings
 from contextlib import contextmanager
 import torch
 from torch import nn, Tensor
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
 from .masks import Masks, PRUNABLE_TYPES, prunable, _original, _path
+from .checks import input_shape_of
 
 # %% auto #0
 __all__ = ['MAX_PATHS', 'SquaredNetwork', 'squared_pass', 'path_kernel_trace', 'Paths', 'count_paths', 'enumerate_paths',
@@ -163,7 +164,7 @@ def _is_container(m:nn.Module) -> bool:
 
 def _squared_setup(model, masks, bias, input_shape):
     "The weights, leaves u = θ²·m and the float64 state of the squared network"
-    shape = tuple(input_shape or getattr(model, "input_shape", ()) or ())
+    shape = tuple(input_shape or input_shape_of(model) or ())
     if not shape: raise ValueError(f"pass input_shape=(C, H, W) for {type(model).__name__} (one input, no batch dimension)")
     ws = _weights(model)
     u, paths, other = {}, {}, {}
@@ -394,7 +395,8 @@ def path_kernel_gvp(model:nn.Module,
     mask = {n: (masks[n].double() if masks is not None and n in masks else torch.ones_like(theta[n])) for n in u}
     w = {n: w[n].double() * mask[n] for n in u}
     R2 = lambda uu: _R2(model, uu, paths, other, shape, False)
-    with _eval(model):
+    with _eval(model), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)   # torch's own, at first jvp
         d, Hv = jvp(grad(R2), (u,), ({n: theta[n] * w[n] for n in u},))
     return {n: (d[n] * w[n] + theta[n] * Hv[n]) * mask[n] for n in u}
 

@@ -14,6 +14,7 @@ from torch.func import functional_call
 from .masks import Masks, prunable
 from .data import ones_input, mean_input
 from .paths import squared_pass
+from .checks import input_shape_of
 
 # %% auto #0
 __all__ = ['SCORES', 'Saliency', 'saliency', 'masked_params', 'logits', 'eval_mode', 'resolve_input_shape', 'random_scores',
@@ -65,11 +66,11 @@ def eval_mode(model:nn.Module):
         for m, t in modes: m.train(t)
 
 def resolve_input_shape(model:nn.Module, data=None, input_shape=None) -> tuple:
-    "The shape of one input: `input_shape`, else the data's, else `model.input_shape`"
+    "The shape of one input: `input_shape`, else the data's, else `model.input_shape` (or a first Linear layer's)"
     if input_shape is not None: return tuple(input_shape)
     x = data[0] if isinstance(data, (tuple, list)) else data
     if isinstance(x, Tensor): return tuple(x.shape[1:])
-    if hasattr(model, "input_shape"): return tuple(model.input_shape)
+    if (shape := input_shape_of(model)) is not None: return shape
     raise ValueError(f"cannot tell the input shape of {type(model).__name__}: pass input_shape=(C, H, W) "
                      "(one example, without the batch dimension) or some data")
 

@@ -12,14 +12,29 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .masks import Masks, apply_masks
 from .data import TensorData, iterate
+from .checks import check_model, check_batch, check_count, input_errors
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'evaluate', 'TrainResult', 'train', 'fit_mse']
 
 # %% ../nbs/07_train.ipynb #ff333cda
+def _check_fit(model:nn.Module, data:TensorData):
+    "Refuse data whose inputs do not fit the model, or that has more classes than the model has outputs"
+    x = data.x_train[:2].to(next(model.parameters()).device)
+    check_batch(model, x, data.y_train[:2], num_classes=data.num_classes, what="data.x_train")
+    was = model.training; model.eval()
+    try:
+        with torch.no_grad(), input_errors(model, x): out = model(x)
+    finally: model.train(was)
+    if not isinstance(out, Tensor) or out.dim() != 2 or out.shape[1] < data.num_classes:
+        raise ValueError(f"{data.name} has {data.num_classes} classes but the model returns "
+                         f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__} per batch; it must return "
+                         f"logits of shape (N, {data.num_classes})")
+
 @torch.no_grad()
 def evaluate(model:nn.Module, x:Tensor, y:Tensor, batch_size:int=1024) -> dict:
     "Cross-entropy loss and accuracy of `model` on `(x, y)`, in eval mode"
+    check_count(batch_size, "batch_size", allow_none=False); check_model(model); check_batch(model, x, y)
     was = model.training; model.eval()
     dev = next(model.parameters()).device
     loss = correct = 0.0
@@ -63,8 +78,12 @@ def train(model:nn.Module,          # trained in place
          )->TrainResult:
     "Train `model` (masked by `masks`) with cross-entropy and report test accuracy after each epoch"
     if optimizer not in OPTIMIZERS: raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
+    check_count(epochs, "epochs", allow_none=False); check_count(batch_size, "batch_size", allow_none=False)
+    if not isinstance(data, TensorData):
+        raise TypeError(f"data must be a TensorData (e.g. load_digits(), or TensorData(name, x_train, y_train, x_test, y_test, "
+                        f"num_classes) for your own tensors), got {type(data).__name__}")
     if device is not None: model.to(device)
+    _check_fit(check_model(model), data)
     dev = next(model.parameters()).device
     if masks is not None: apply_masks(model, masks)
     opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)

@@ -9,14 +9,14 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 import ipywidgets as W
-from .masks import Masks, _n_keep, plot_layer_densities, topk_masks
+from .masks import Masks, _n_keep, plot_layer_densities, topk_masks, prunable
 from .models import MODELS, make_model, init_weights
 from .data import TensorData, load_dataset, noise_batch, balanced_batch
 from .scores import SCORES
 from .prune import survival_scores
 from .ntk import ntk_eigvals, spectrum_stats
 from .paths import path_kernel_eigvals, path_kernel_trace
-from .experiments import default_device
+from .io import default_device
 
 # %% auto #0
 __all__ = ['KERNELS', 'mask_image', 'plot_mask', 'plot_spectra', 'figure_png', 'Ranked', 'ScoreCache', 'models_for',
@@ -211,9 +211,15 @@ class _Explorer(W.VBox):
     def __init__(self, model, data, input_shape, num_classes, seed, device, cache, floor):
         super().__init__()
         data, input_shape, num_classes = _setup(data, input_shape, num_classes)
+        if isinstance(model, nn.Module):   # a small network: no lower than one weight per layer on average
+            ws = [p.weight.numel() for p in prunable(model).values()]
+            floor = max(floor, float(f"{len(ws) / sum(ws):.2g}"))
         self.data = data
         self.cache = cache or ScoreCache(input_shape, num_classes, data, floor)
         names = list(models_for(tuple(input_shape), num_classes))
+        if model is None:                  # a network that scores in seconds on a CPU; VGG-16 on a GPU
+            prefer = ("vgg16", "resnet20") if torch.cuda.is_available() else ("resnet20", "lenet5", "conv1d", "mlp")
+            model = next((n for n in prefer if n in names), names[0] if names else "mlp")
         if isinstance(model, nn.Module): options, value = [(f"{type(model).__name__} (yours)", model)] + [(n, n) for n in names], model
         elif model in names: options, value = [(n, n) for n in names], model
         else: raise ValueError(f"model {model!r} does not run on inputs of shape {tuple(input_shape)}; choose one of: {', '.join(names)}")
@@ -252,6 +258,10 @@ class _Explorer(W.VBox):
 _WRAP = W.Layout(flex_flow="row wrap", align_items="flex-start")    # pictures side by side, one under the other when narrow
 
 def _density_slider(density:float, floor:float) -> W.FloatLogSlider:
+    "A log-scale density slider from `floor` to 1; a start outside that range is an error, not silently clamped"
+    if not (isinstance(density, (int, float)) and floor <= density <= 1):
+        raise ValueError(f"density={density!r} is outside the slider's range [{floor:.3g}, 1]; pick a density in it, or lower "
+                         "floor= (the lowest density that is scored)")
     return W.FloatLogSlider(value=density, base=10, min=math.log10(floor), max=0, step=0.02, description="density",
                             readout_format=".3g", continuous_update=False, layout=W.Layout(width="420px"))
 
@@ -259,7 +269,7 @@ def _density_slider(density:float, floor:float) -> W.FloatLogSlider:
 class MaskExplorer(_Explorer):
     "Pick a model, a method and a density; see the per-layer densities and a heat map of any layer's mask"
     def __init__(self,
-                 model:str|nn.Module="vgg16",  # a name from `MODELS`, or your own network
+                 model:str|nn.Module|None=None,# a name from `MODELS`, or your own network; None: resnet20 on a CPU, vgg16 on CUDA
                  method:str="synflow",         # a name from `SCORES`
                  density:float=0.01,           # where the slider starts
                  data:TensorData|str|None=None,# for methods that need data (and the input shape); None: data-free methods
@@ -432,7 +442,7 @@ class SpectrumExplorer(_Explorer):
 # %% ../nbs/11_widgets.ipynb #d9e486e6
 class CompareView(SpectrumExplorer):
     "Several methods at one density: per-layer densities and a table at once, spectra on demand"
-    def __init__(self, model:str|nn.Module="vgg16", methods=("synflow", "magnitude", "random"), density:float=0.001,
+    def __init__(self, model:str|nn.Module|None=None, methods=("synflow", "magnitude", "random"), density:float=0.001,
                  compute:bool=False, **kwargs):
         self.layers_img, self.layers_table = W.Image(format="png"), W.HTML()
         self.masks = {}
