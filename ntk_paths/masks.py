@@ -364,11 +364,12 @@ def _load(path, model:nn.Module|None=None) -> Masks:
     "Read masks written by `Masks.save`, verifying their checksum; with `model`, check that they fit it"
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no such mask file: {path}" + (" (it is a folder)" if path.is_dir() else "")
-                                + (f"; did you mean {path.with_suffix('.pt')}? The .json beside it is only a summary"
-                                   if path.suffix == ".json" else ""))
+        raise FileNotFoundError(f"no such mask file: {path}" + (" (it is a folder)" if path.is_dir() else ""))
+    if path.suffix == ".json":
+        raise ValueError(f"{path} is the JSON summary that Masks.save writes beside a mask file; load the mask file itself "
+                         f"(the same name with the suffix you saved it with, e.g. {path.with_suffix('.pt')})")
     try: payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"{path} is not a mask file written by Masks.save ({str(e).splitlines()[0]})") from None
+    except Exception: raise ValueError(f"{path} is not a mask file written by Masks.save: it cannot be read as one") from None
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a mask file written by Masks.save (format {_FORMAT})")
     entries = payload.get("masks")
