@@ -414,10 +414,10 @@ def plot_layer_densities(masks,          # a Masks, {label: Masks}, or {label: {
                          ax=None,        # a matplotlib Axes to draw into
                          title:str|None=None):
     "Density of every layer (log scale) for one or several masks; collapsed layers marked"
-    from matplotlib.figure import Figure
+    from ntk_paths.io import new_figure
     series = {"": masks} if isinstance(masks, Masks) else dict(masks)
     series = {k: _layer_densities(v) for k, v in series.items()}
-    if ax is None: fig = Figure(figsize=(7, 3.6)); ax = fig.subplots()
+    if ax is None: fig = new_figure((7, 3.6)); ax = fig.subplots()
     else: fig = ax.figure
     names = list(next(iter(series.values()))[0])
     floor = min([d for ds, _ in series.values() for d in ds.values() if d > 0] + [1.0]) / 3

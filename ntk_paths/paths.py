@@ -435,13 +435,13 @@ def path_kernel_stats(model:nn.Module, masks:Masks|None=None, input_shape:tuple|
 # %% ../nbs/04_paths.ipynb #fc40dd39
 def plot_paths(model:nn.Sequential, masks:Masks|None=None, ax=None, max_paths:int=2000):
     "Every path of a small bias-free MLP as a line through its units, coloured by the path value"
-    from matplotlib.figure import Figure
+    from ntk_paths.io import new_figure
     import matplotlib.cm as cm
     if not all(isinstance(m, (nn.Linear, nn.ReLU)) for _, m in _steps(model)): raise ValueError("plot_paths draws MLPs (Linear and ReLU layers)")
     ps = enumerate_paths(model, (model[0].in_features,), max_paths)
     dec = path_decomposition(model, torch.zeros(1, model[0].in_features, dtype=torch.float64), masks, max_paths)
     widths = [model[0].in_features] + [m.out_features for _, m in _steps(model) if isinstance(m, nn.Linear)]
-    if ax is None: fig = Figure(figsize=(6, 3.6)); ax = fig.subplots()
+    if ax is None: fig = new_figure((6, 3.6)); ax = fig.subplots()
     else: fig = ax.figure
     y = lambda layer, unit: unit - (widths[layer] - 1) / 2
     units = [ps.start] + [ix // widths[l] for l, (_, ix) in enumerate(ps.weights)]   # the unit each path reaches per layer
@@ -459,7 +459,7 @@ def plot_paths(model:nn.Sequential, masks:Masks|None=None, ax=None, max_paths:in
 # %% ../nbs/04_paths.ipynb #af61f97f
 def plot_decomposition(dec:PathDecomposition, ntk:Tensor|None=None):
     "The data factor J_v f, the Path Kernel Π, and J_v f Π J_v fᵀ (next to an autograd NTK if given)"
-    from matplotlib.figure import Figure
+    from ntk_paths.io import new_figure
     order = torch.argsort(dec.paths.end * len(dec.v) + torch.arange(len(dec.v)))     # paths grouped by output unit
     N, K, P = dec.J_v_f.shape
     A = dec.J_v_f.reshape(N * K, P)[:, order]
@@ -468,7 +468,7 @@ def plot_decomposition(dec:PathDecomposition, ntk:Tensor|None=None):
     panels = [("data factor  J_v f(X)", A, "paths", "input × output"), ("Path Kernel  Π", Pi, "paths", "paths"),
               ("J_v f Π J_v fᵀ", prod, "input × output", "input × output")]
     if ntk is not None: panels.append(("autograd NTK", ntk.permute(0, 2, 1, 3).reshape(N * K, N * K), "input × output", "input × output"))
-    fig = Figure(figsize=(3.4 * len(panels), 3.3)); axes = fig.subplots(1, len(panels))
+    fig = new_figure((3.4 * len(panels), 3.3)); axes = fig.subplots(1, len(panels))
     for ax, (title, M, xl, yl) in zip(axes, panels):
         lim = M.abs().max().item() or 1.0
         im = ax.imshow(M.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")

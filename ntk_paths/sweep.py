@@ -20,7 +20,7 @@ from .paths import path_kernel_trace
 
 
 # %% auto #0
-__all__ = ['RESULTS', 'META', 'SweepConfig', 'run_id', 'sweep', 'SweepResults', 'load_sweep', 'plot_accuracy',
+__all__ = ['RESULTS', 'META', 'FAMILIES', 'SweepConfig', 'run_id', 'sweep', 'SweepResults', 'load_sweep', 'plot_accuracy',
            'plot_sweep_layers', 'plot_critical', 'plot_spectra', 'save_plots']
 
 # %% ../nbs/09_sweep.ipynb #63d5b420
@@ -265,9 +265,26 @@ SweepResults._repr_markdown_ = _table
 
 # %% ../nbs/09_sweep.ipynb #05952704
 def _figure(ax, size=(6.8, 4.2)):
-    from matplotlib.figure import Figure
+    from ntk_paths.io import new_figure
     if ax is not None: return ax.figure, ax
-    fig = Figure(figsize=size); return fig, fig.subplots()
+    fig = new_figure(size); return fig, fig.subplots()
+
+FAMILIES = {"baseline": ("random", "magnitude"), "path": ("synflow", "synflow_l2", "synflow_dist", "synflow_dist_l2", "path_kernel"),
+            "data": ("snip", "iter_snip", "grasp"), "ntk": ("ntksap",)}
+_HUES = {"baseline": "Greys", "path": "Blues", "data": "Oranges", "ntk": "Greens", None: "Purples"}
+
+def _family_styles(methods:list) -> tuple[dict, dict]:
+    "Colour and marker per method: a family shares a hue (shades from dark to light), its members differ in shade and marker"
+    import matplotlib
+    fam = {m: next((f for f, ms in FAMILIES.items() if m in ms), None) for m in methods}
+    colour, marker = {}, {}
+    for f in dict.fromkeys(fam.values()):
+        members = [m for m in methods if fam[m] == f]
+        cmap = matplotlib.colormaps[_HUES[f]]
+        for i, m in enumerate(members):
+            colour[m] = cmap(0.9 - 0.45 * i / max(1, len(members) - 1))
+            marker[m] = "osD^vP"[i % 6]
+    return colour, marker
 
 def plot_accuracy(self:SweepResults, ax=None, sanity:bool=True,
                   methods:list|None=None):   # only these methods (and their sanity checks); default: all
@@ -275,7 +292,7 @@ def plot_accuracy(self:SweepResults, ax=None, sanity:bool=True,
     fig, ax = _figure(ax)
     ds = sorted(self.config["densities"], reverse=True)
     base = list(dict.fromkeys(l.split(" + ")[0] for l in self.labels()))
-    colour = {m: f"C{i}" if i < 10 else ["#555555", "#b8860b", "#008b8b"][(i - 10) % 3] for i, m in enumerate(base)}
+    colour, marker = _family_styles(base)
     checks = {None: "-", "shuffle": ":", "reinit": "--", "invert": "-."}
     labels = [l for l in self.labels() if (sanity or " + " not in l) and (methods is None or l.split(" + ")[0] in methods)]
     for lab in labels:
@@ -283,7 +300,7 @@ def plot_accuracy(self:SweepResults, ax=None, sanity:bool=True,
         if not pts: continue
         x, m, s = zip(*pts)
         method, _, check = lab.partition(" + ")
-        line = ax.errorbar(x, m, yerr=s, marker="o", ls=checks.get(check or None, "-"), capsize=2, label=lab, color=colour[method])
+        line = ax.errorbar(x, m, yerr=s, marker=marker[method], ls=checks.get(check or None, "-"), capsize=2, label=lab, color=colour[method])
         bad = [(1 / d, self.accuracy(lab, d)[0]) for d in ds if self.collapsed(lab, d)]
         if bad: ax.scatter(*zip(*bad), marker="x", s=70, color=line[0].get_color(), zorder=3)
     dense = [r["test_acc"] for r in self.ok() if r["method"] == "dense"]

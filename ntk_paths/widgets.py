@@ -56,9 +56,9 @@ def mask_image(mask:Tensor,          # one layer's bool mask: (out, in) or (out,
 # %% ../nbs/11_widgets.ipynb #1c9e2184
 def plot_mask(mask:Tensor, name:str="", sort:bool=False, ax=None, max_side:int=1024):
     "Heat map of one layer's mask (kept weights dark); returns the figure"
-    from matplotlib.figure import Figure
+    from ntk_paths.io import new_figure
     im = mask_image(mask, sort, max_side)
-    if ax is None: fig = Figure(figsize=(4.6, 3.9)); ax = fig.subplots()
+    if ax is None: fig = new_figure((4.6, 3.9)); ax = fig.subplots()
     else: fig = ax.figure
     import matplotlib
     cmap = matplotlib.colormaps["Greys"].with_extremes(bad="#cfe3f5")        # kept black, pruned white, gaps blue
@@ -77,8 +77,8 @@ def plot_mask(mask:Tensor, name:str="", sort:bool=False, ax=None, max_side:int=1
 def plot_spectra(spectra:dict,           # {label: eigenvalues, largest first}; "dense" is drawn in black
                  ax=None, title:str="", ylabel:str="eigenvalue"):
     "Eigenvalues against their index, log scale, one line per network"
-    from matplotlib.figure import Figure
-    if ax is None: fig = Figure(figsize=(5.6, 3.9)); ax = fig.subplots()
+    from ntk_paths.io import new_figure
+    if ax is None: fig = new_figure((5.6, 3.9)); ax = fig.subplots()
     else: fig = ax.figure
     for label, ev in spectra.items():
         ev = torch.as_tensor(ev).double().cpu()
