@@ -1,16 +1,11 @@
 #!/usr/bin/env bash
-# Execute the front page and the tutorials in place, so that they are committed with their outputs (figures included)
-# for people who browse the repository; nbdev_clean then strips what is not content (execution counts, metadata).
-#   bash tools/run_notebooks.sh            # all of them
-#   bash tools/run_notebooks.sh nbs/tutorials/ntk_dynamics.ipynb
+# Execute the front page and the tutorials in place (as nbdev_test does: cells flagged slow, cuda or notest are skipped),
+# so that they are committed with their outputs, figures included; then nbdev_clean strips what is not content.
+#   bash tools/run_notebooks.sh                                   # all of them
+#   bash tools/run_notebooks.sh nbs/tutorials/ntk_dynamics.ipynb  # one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH" MPLBACKEND=Agg
-nbs=("$@"); [ ${#nbs[@]} -gt 0 ] || nbs=(nbs/index.ipynb nbs/tutorials/*.ipynb)
-for nb in "${nbs[@]}"; do
-  start=$(date +%s)
-  python -m nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 "$nb" 2>&1 | grep -v "^\[NbConvertApp\]" || true
-  echo "$nb: $(( $(date +%s) - start )) s, $(du -k "$nb" | cut -f1) KB"
-done
+python tools/run_notebooks.py "$@"
 nbdev_clean

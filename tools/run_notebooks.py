@@ -1,0 +1,25 @@
+"""Execute the front page and the tutorials in place, as nbdev_test runs them (cells flagged slow, cuda or notest are
+skipped and keep their committed outputs), so that they are committed with their outputs, figures included, for people
+who browse the repository. Run through tools/run_notebooks.sh, which also cleans them with nbdev_clean."""
+import re, sys, time
+from pathlib import Path
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+
+SKIP = {"slow", "cuda", "notest"}
+
+def flagged(cell) -> bool:
+    return cell.cell_type == "code" and any(f in SKIP for l in cell.source.splitlines()
+                                            if (m := re.match(r"\s*#\s*\|\s*(\w+)", l)) for f in [m.group(1)])
+
+def run(path:Path):
+    nb, t0 = read_nb(path), time.time()
+    keep = {i: c.get("outputs", []) for i, c in enumerate(nb.cells) if flagged(c)}
+    sh = CaptureShell(path)
+    sh.run_all(nb, exc_stop=True, preproc=flagged)
+    for i, outs in keep.items(): nb.cells[i]["outputs"] = outs
+    write_nb(nb, path)
+    print(f"{path}: {time.time() - t0:.0f} s, {path.stat().st_size // 1024} KB", flush=True)
+
+if __name__ == "__main__":
+    for p in sys.argv[1:] or ["nbs/index.ipynb", *sorted(map(str, Path("nbs/tutorials").glob("*.ipynb")))]: run(Path(p))
