@@ -32,7 +32,7 @@ def test_every_relative_link_is_in_git(doc):
     links = relative_links(text)
     missing = [l for l in links if os.path.normpath(base / l) not in files
                and not any(f.startswith(os.path.normpath(base / l) + "/") for f in files)]
-    assert links and not missing, f"{doc} links files that git does not track: {missing}"
+    assert (links or doc != "README.md") and not missing, f"{doc} links files that git does not track: {missing}"
 
 
 def python_blocks() -> list[str]:
@@ -53,7 +53,7 @@ def test_readme_python_block_runs_as_written(i, tmp_path):
 
 def test_readme_cli_example_runs_offline(tmp_path):
     "The command-line example of the README (a data-free method on CIFAR-10's shape: no dataset is read)"
-    cmd = shlex.split(re.search(r"`(ntk-paths prune --model\s+vgg16[^`]*)`", README).group(1)) + ["--iterations", "2", "--quiet"]
+    cmd = shlex.split(re.search(r"`(ntk-paths prune --model\s+vgg16[^`]*)`", README).group(1)) + ["--quiet"]   # as written: 100 iterations
     exe = Path(sys.executable).parent / "ntk-paths"
     env = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
     r = subprocess.run([str(exe), *cmd[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

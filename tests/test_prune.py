@@ -118,6 +118,6 @@ def test_bad_input():
     with pytest.raises(ValueError, match="iterations must be an integer >= 1"): prune(net, "synflow", 0.1, iterations=2.5)
     with pytest.raises(ValueError, match="unknown sanity check"): prune(net, "random", 0.1, sanity="flip")
     with pytest.raises(ValueError, match="scope must be"): prune(net, "random", 0.1, scope="module")
-    with pytest.raises(ValueError, match="pass input_shape"): prune(nn.Sequential(nn.Linear(3, 2)), "synflow", 0.5)
+    with pytest.raises(ValueError, match="pass input_shape"): prune(nn.Sequential(nn.Conv2d(3, 2, 3), nn.Flatten()), "synflow", 0.5)
     with pytest.raises(ValueError, match=r"logits of shape \(N, K\)"):
         prune(nn.Sequential(nn.Linear(3, 2), nn.Flatten(0)), "synflow", 0.5, input_shape=(3,), progress=False)

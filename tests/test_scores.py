@@ -180,7 +180,7 @@ def test_sanity_checks_with_real_scores(batch):
 def test_data_free_methods_need_no_data_and_the_others_say_so():
     net = init_weights(MLP(), 0)
     for name, sal in SCORES.items():
-        if sal.data == "none": assert prune(net, name, 0.3, iterations=2, progress=False, batch_size=4).kept > 0
+        if sal.data == "none": assert prune(net, name, 0.3, iterations=2, progress=False, **({"batch_size": 4} if name == "ntksap" else {})).kept > 0
         else:
             with pytest.raises(ValueError, match="needs"): prune(net, name, 0.3)
 
