@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_experiments.ipynb #9229b36b
 from __future__ import annotations
-import shlex, tempfile
+import tempfile
 from pathlib import Path
 import torch
 from .io import default_device   # kept importable from here

@@ -56,14 +56,12 @@ REINIT_SEED = 2**31   # "reinit" re-samples the weights from seed REINIT_SEED + 
 
 _STANDARD = ("model", "masks", "data", "generator", "input_shape", "norm")   # what `prune` itself passes to a score
 
-def _pruning_batch(model, sal, data, per_class:int, seed:int):
-    "The batch data-dependent scores see (checked): a `TensorData` gives a class-balanced batch of its training set"
-    if isinstance(data, TensorData):
-        return balanced_batch(data.x_train, data.y_train, per_class, seed), data.num_classes
-    x, y = (data if isinstance(data, (tuple, list)) else (data, None)) if data is not None else (None, None)
-    if isinstance(data, (tuple, list)) and len(data) != 2: raise ValueError(f"data=(x, y) needs two tensors, got {len(data)}")
-    if sal.data == "labels" and y is None:
-        raise ValueError(f"{sal.name} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
+def _inputs_labels(data) -> tuple:
+    "(x, y) of data given as a TensorData (its training set), (x, y) or x (then y is None)"
+    if isinstance(data, TensorData): return data.x_train, data.y_train
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2: raise ValueError(f"data=(x, y) needs two tensors, got {len(data)}")
+        return tuple(data)
     return data, None
 
 def prune(model:nn.Module,            # any network with Conv/Linear layers; not modified (except `sanity="reinit"`)
@@ -99,15 +97,15 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
                          + ", ".join(k for k, s in SCORES.items() if s.data == "none"))
     check_options(options, accepted_options(sal.fn, skip=_STANDARD), f"prune(..., {method!r})")
     check_model(model)
+    batch = x = None
     if sal.data == "none":         # data-free: the data only tells the input shape
-        if input_shape is None and data is not None:
-            x = data.x_train if isinstance(data, TensorData) else data[0] if isinstance(data, (tuple, list)) else data
-            input_shape = tuple(x.shape[1:])
-        batch = None
-    else:
-        batch, k = _pruning_batch(model, sal, data, per_class, seed)
-        x, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
-        check_batch(model, x, y, num_classes=k, what="the pruning data")
+        if input_shape is None and data is not None: input_shape = tuple(_inputs_labels(data)[0].shape[1:])
+    else:                          # a TensorData gives a class-balanced batch of its training set
+        batch = balanced_batch(data.x_train, data.y_train, per_class, seed) if isinstance(data, TensorData) else data
+        x, y = _inputs_labels(batch)
+        if sal.data == "labels" and y is None:
+            raise ValueError(f"{method} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
+        check_batch(model, x, y, num_classes=getattr(data, "num_classes", None), what="the pruning data")
         if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
     protect = dict(protect_first=protect_first, protect_last=protect_last, protect_shortcuts=protect_shortcuts, exclude=exclude)
     current = (masks.check(model) if masks is not None else Masks.ones(model, **protect))
@@ -117,7 +115,7 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
     steps = schedule_densities(schedule, d, T, start=current.density)
     g = torch.Generator().manual_seed(seed)
     for dk in tqdm(steps, desc=f"{method} → density {d:.3g}", disable=not progress or T == 1, leave=False):
-        with input_errors(model, x if batch is not None else torch.empty(0)):
+        with input_errors(model, x):     # a forward that fails on the data's shape says what the model expects
             s = sal(model, current, data=batch, generator=g, input_shape=input_shape, **options)
         check_scores(method, s, current, dk)
         if sanity == "invert": s = {n: -v for n, v in s.items()}

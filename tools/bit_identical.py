@@ -1,6 +1,6 @@
-"Masks, NTKs and Path Kernel statistics of the README examples, saved to compare two versions bit for bit:
+"""Masks, NTKs and Path Kernel statistics of the README examples, saved to compare two versions bit for bit:
     PYTHONPATH=<old checkout> python tools/bit_identical.py before.pt; python tools/bit_identical.py after.pt
-(then torch.equal on every entry; issue 11 and 13 changes were checked this way)"
+(then torch.equal on every entry; issue 11 and 13 changes were checked this way)"""
 import sys, torch
 from ntk_paths import load_digits, MLP, init_weights, prune, empirical_ntk, path_kernel_trace, path_kernel_eigvals
 from ntk_paths.models import ResNet20, VGG
