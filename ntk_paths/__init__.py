@@ -7,7 +7,8 @@ from .masks import (Masks, Prunable, prunable, resolve_density, topk_masks, appl
 from .models import MLP, LeNet300_100, LeNet5, VGG, ResNet, ResNet20, Conv1dNet, MODELS, make_model, init_weights
 from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d, load_torchvision, balanced_batch,
                    noise_batch, ones_input, mean_input)
-from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, lanczos, spectrum_stats, ntk_trace,
+from .linalg import lanczos, hutchinson, hutch_pp
+from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, spectrum_stats, ntk_trace,
                   predict_mse_loss)
 from .paths import (squared_pass, path_kernel_trace, path_kernel_gvp, path_kernel_eigvals, path_kernel_stats,
                     path_decomposition, enumerate_paths, count_paths, plot_paths, plot_decomposition)

@@ -8,50 +8,42 @@ from contextlib import contextmanager
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from torch.func import functional_call
-from .masks import Masks, prunable
-from .scores import saliency, logits, eval_mode
+from .masks import Masks, prunable, masked_forward, eval_mode, BATCH_NORMS
+from .scores import saliency, logits
 
 # %% auto #0
 __all__ = ['bn_mode', 'snip', 'grasp']
 
 # %% ../nbs/05a_data_scores.ipynb #d03cc651
-_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
-
 @contextmanager
 def bn_mode(model:nn.Module, bn:str, batch_size:int):
     "Eval mode everywhere; BatchNorm in train mode (batch statistics) when `bn == 'batch'`"
     if bn not in ("batch", "running"): raise ValueError(f"bn must be 'batch' or 'running', got {bn!r}")
-    has_bn = any(isinstance(m, _BN) for m in model.modules())
+    has_bn = any(isinstance(m, BATCH_NORMS) for m in model.modules())
     if has_bn and bn == "batch" and batch_size < 2:
         raise ValueError(f"BatchNorm with batch statistics needs a pruning batch of at least 2 examples, got {batch_size}; "
                          "pass more data or bn='running'")
     with eval_mode(model):
         if bn == "batch":
             for m in model.modules():
-                if isinstance(m, _BN): m.train()
+                if isinstance(m, BATCH_NORMS): m.train()
         yield
 
+# %% ../nbs/05a_data_scores.ipynb #d8149861
 def _labelled(model, data) -> tuple[Tensor, Tensor]:
     if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, Tensor) for t in data)):
         raise ValueError("this method needs a labelled batch: pass data=TensorData or data=(x, y)")
     dev = next(model.parameters()).device
     return data[0].to(dev), data[1].to(dev)
 
-def _call(model, masked:dict, x:Tensor) -> Tensor:
-    "Logits of `model` with the masked weights in `masked`; BatchNorm updates copies of the buffers"
-    buffers = {n: b.clone() for n, b in model.named_buffers()}
-    return logits(functional_call(model, {**masked, **buffers}, (x,)))
-
 # %% ../nbs/05a_data_scores.ipynb #6306d034
 @saliency("snip", data="labels")
 def snip(model, masks, *, data=None, bn="batch", **_):
     "SNIP: |∂L/∂m| at the current mask, cross-entropy on one labelled batch"
     x, y = _labelled(model, data)
-    found = prunable(model)
     m = {n: masks[n].to(x.dtype).requires_grad_() for n in masks}
     with bn_mode(model, bn, len(x)):
-        out = _call(model, {found[n].path: found[n].weight.detach() * m[n] for n in masks}, x)
+        out = logits(masked_forward(model, m, x, transform=Tensor.detach, copy_buffers=True))
     g = torch.autograd.grad(F.cross_entropy(out, y), list(m.values()))
     return {n: gi.abs() for n, gi in zip(m, g)}
 
@@ -66,7 +58,7 @@ def grasp(model, masks, *, data=None, temperature:float=200.0, bn="batch", **_):
     found = prunable(model)   # g and H cover every Conv/Linear weight, protected layers included
     w = {n: (p.weight.detach() * (masks[n] if n in masks else 1)).requires_grad_() for n, p in found.items()}
     with bn_mode(model, bn, len(x)):
-        out = _call(model, {found[n].path: w[n] for n in w}, x)
+        out = logits(masked_forward(model, None, x, weights=w, copy_buffers=True))
     g = torch.autograd.grad(F.cross_entropy(out / temperature, y), list(w.values()), create_graph=True)
     Hg = dict(zip(w, torch.autograd.grad(sum((gi * gi.detach()).sum() for gi in g), list(w.values()))))
     return {n: w[n].detach() * Hg[n] for n in masks}

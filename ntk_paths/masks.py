@@ -6,7 +6,9 @@
 from __future__ import annotations
 import hashlib, json, math, re, warnings
 from collections.abc import Mapping, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,25 +16,27 @@ import torch
 from torch import nn, Tensor
 from torch.nn.utils import parametrize
 import torch.nn.utils.prune as torch_prune
+from torch.func import functional_call
 from .io import atomic_write
 
 # %% auto #0
-__all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'Prunable', 'prunable', 'resolve_density', 'Masks', 'MaskMismatchError',
-           'topk_masks', 'MaskParametrization', 'apply_masks', 'remove_masks', 'to_torch_prune', 'shuffle_masks',
-           'plot_layer_densities']
+__all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'BATCH_NORMS', 'trainable_weight', 'weight_path', 'Prunable', 'prunable',
+           'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks', 'MaskParametrization',
+           'mask_parametrization', 'apply_masks', 'remove_masks', 'eval_mode', 'masked_params', 'masked_forward',
+           'to_torch_prune', 'shuffle_masks', 'plot_layer_densities']
 
 # %% ../nbs/00_masks.ipynb #7cda0103
 PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 SHORTCUT_WORDS = ("shortcut", "downsample")
 
-def _original(m:nn.Module) -> Tensor:
+def trainable_weight(m:nn.Module) -> Tensor:
     "The trainable tensor behind `m.weight`, whether plain, masked by ntk_paths, or by `torch.nn.utils.prune`"
     if parametrize.is_parametrized(m, "weight"): return m.parametrizations.weight.original
     if hasattr(m, "weight_orig"): return m.weight_orig
     return m.weight
 
-def _path(modname:str, m:nn.Module) -> str:
-    "Name of `_original(m)` as `named_parameters` (and `functional_call`) spell it"
+def weight_path(modname:str, m:nn.Module) -> str:
+    "Name of `trainable_weight(m)` as `named_parameters` (and `functional_call`) spell it"
     pre = f"{modname}." if modname else ""
     if parametrize.is_parametrized(m, "weight"): return pre + "parametrizations.weight.original"
     if hasattr(m, "weight_orig"): return pre + "weight_orig"
@@ -46,7 +50,7 @@ class Prunable:
     path: str                                  # e.g. "features.0.parametrizations.weight.original" once masked
     module: nn.Module = field(repr=False, compare=False)
     @property
-    def weight(self) -> Tensor: return _original(self.module)
+    def weight(self) -> Tensor: return trainable_weight(self.module)
 
 # %% ../nbs/00_masks.ipynb #e1dc7d5d
 def _as_patterns(exclude) -> list[str]:
@@ -71,7 +75,7 @@ def prunable(model:nn.Module,             # any network
         if protect_last and i == len(found) - 1: continue
         if protect_shortcuts and any(w in part for part in n.split(".") for w in SHORTCUT_WORDS): continue
         if any(re.search(p, name) for p in pats): continue
-        out[name] = Prunable(name, _path(n, m), m)
+        out[name] = Prunable(name, weight_path(n, m), m)
     if not out:
         raise ValueError(f"every prunable layer of {type(model).__name__} is protected or excluded "
                          f"({len(found)} found); relax protect_first/protect_last/protect_shortcuts/exclude.")
@@ -221,12 +225,14 @@ def _apportion(sizes:list[int], k:int) -> list[int]:
     for i in order[: k - sum(base)]: base[i] += 1
     return base
 
-# %% ../nbs/00_masks.ipynb #c886d0ea
-def _n_keep(d:float, total:int) -> int:
-    k = math.floor(d * total + 0.5)
-    if k == 0: raise ValueError(f"density {d:.3g} keeps 0 of {total:,} weights; use a density of at least {1/total:.3g}")
+# %% ../nbs/00_masks.ipynb #257466c2
+def n_keep(density:float, total:int) -> int:
+    "How many of `total` weights a density keeps: `round(density · total)`, and an error when that is none"
+    k = math.floor(density * total + 0.5)
+    if k == 0: raise ValueError(f"density {density:.3g} keeps 0 of {total:,} weights; use a density of at least {1/total:.3g}")
     return k
 
+# %% ../nbs/00_masks.ipynb #c886d0ea
 def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (higher = more important)
                density:float|None=None,     # fraction of *all* weights in `scores` to keep
                *, sparsity=None, compression=None,
@@ -242,7 +248,7 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
     if alive is None: alive = Masks({k: torch.ones_like(s, dtype=torch.bool) for k, s in scores.items()})
     if list(alive) != names: raise ValueError(f"scores and alive masks name different weights: {names} vs {list(alive)}")
     sizes = [scores[k].numel() for k in names]
-    k = _n_keep(d, sum(sizes))
+    k = n_keep(d, sum(sizes))
     if k > alive.kept: raise ValueError(f"cannot keep {k:,} weights: only {alive.kept:,} are still alive (density {alive.density:.4g})")
     flat = [scores[n].detach().flatten().double() for n in names]
     live = [alive[n].flatten().to(f.device) for n, f in zip(names, flat)]
@@ -272,7 +278,8 @@ class MaskParametrization(nn.Module):
         self.register_buffer("mask", mask.detach().clone().bool())
     def forward(self, w:Tensor) -> Tensor: return w * self.mask
 
-def _ours(m:nn.Module) -> MaskParametrization|None:
+def mask_parametrization(m:nn.Module) -> MaskParametrization|None:
+    "The `MaskParametrization` that `apply_masks` put on `m.weight`, or None"
     if not parametrize.is_parametrized(m, "weight"): return None
     return next((p for p in m.parametrizations.weight if isinstance(p, MaskParametrization)), None)
 
@@ -284,7 +291,7 @@ def apply_masks(model:nn.Module, masks:Masks) -> nn.Module:
     for name, mask in masks.items():
         m = found[name].module
         mask = mask.to(found[name].weight.device)
-        if (p := _ours(m)) is not None: p.mask.copy_(mask)
+        if (p := mask_parametrization(m)) is not None: p.mask.copy_(mask)
         elif hasattr(m, "weight_orig"):
             raise ValueError(f"{name} is already pruned with torch.nn.utils.prune; call "
                              "torch.nn.utils.prune.remove on it first, or use Masks.from_model to read its mask")
@@ -303,7 +310,7 @@ def _unmask(m:nn.Module, bake:bool):
 def remove_masks(model:nn.Module, bake:bool=True) -> nn.Module:
     "Undo `apply_masks`: `bake=True` keeps the zeros in plain weights, `bake=False` restores the originals"
     for m in model.modules():
-        if _ours(m) is not None: _unmask(m, bake)
+        if mask_parametrization(m) is not None: _unmask(m, bake)
     return model
 
 # %% ../nbs/00_masks.ipynb #80ba1a0c
@@ -325,13 +332,48 @@ def _from_model(model:nn.Module) -> Masks:
 
 Masks.from_state_dict, Masks.from_model = staticmethod(_from_state_dict), staticmethod(_from_model)
 
+# %% ../nbs/00_masks.ipynb #132ec35b
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+@contextmanager
+def eval_mode(model:nn.Module):
+    "Put `model` in eval mode, and every submodule back in its own mode afterwards"
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try: yield model
+    finally:
+        for m, t in modes: m.train(t)
+
+# %% ../nbs/00_masks.ipynb #a9fd63c4
+def masked_params(model:nn.Module,
+                  masks:Mapping[str, Tensor]|None,    # by state_dict name; None: `weights` unmasked
+                  transform:Callable|None=None,       # applied to each weight first, e.g. `torch.abs`
+                  weights:Mapping[str, Tensor]|None=None, # the weights to use, by name; default: the model's
+                 )->dict[str, Tensor]:                # `{functional_call path: transform(weight) * mask}`
+    "The masked weights, keyed for `functional_call`"
+    found = prunable(model)
+    t = transform or (lambda w: w)
+    w = weights if weights is not None else {n: found[n].weight for n in (masks if masks is not None else found)}
+    return {found[n].path: t(w[n]) * masks[n] if masks is not None else t(w[n]) for n in (masks if masks is not None else w)}
+
+def masked_forward(model:nn.Module, masks:Mapping[str, Tensor]|None, x:Tensor, *,
+                   transform:Callable|None=None, weights:Mapping[str, Tensor]|None=None,
+                   params:Mapping[str, Tensor]|None=None, # other parameters and buffers, by path (e.g. fresh weights)
+                   copy_buffers:bool=False,            # BatchNorm in train mode updates copies, not the model's buffers
+                  )->Tensor:
+    "`model(x)` with the masked weights of `masked_params`, without touching the model"
+    state = dict(params or {})
+    if copy_buffers: state.update({n: b.clone() for n, b in model.named_buffers()})
+    state.update(masked_params(model, masks, transform, weights))
+    return functional_call(model, state, (x,))
+
 # %% ../nbs/00_masks.ipynb #2106776e
 def to_torch_prune(model:nn.Module, masks:Masks) -> nn.Module:
     "Attach `masks` with `torch.nn.utils.prune.custom_from_mask` (`weight_orig` + `weight_mask`), in place"
     masks.check(model)
     for name, p in prunable(model).items():
         if name not in masks: continue
-        if _ours(p.module) is not None: _unmask(p.module, bake=False)
+        if mask_parametrization(p.module) is not None: _unmask(p.module, bake=False)
         torch_prune.custom_from_mask(p.module, "weight", masks[name].to(p.weight.device))
     return model
 

@@ -8,7 +8,7 @@ import math
 from collections import OrderedDict
 import torch
 from torch import nn, Tensor
-from .masks import PRUNABLE_TYPES, _original, _path
+from .masks import PRUNABLE_TYPES, trainable_weight, weight_path
 
 # %% auto #0
 __all__ = ['VGG_PLANS', 'MODELS', 'NORM_TYPES', 'MLP', 'LeNet300_100', 'LeNet5', 'VGG', 'BasicBlock', 'ResNet', 'ResNet20',
@@ -181,8 +181,8 @@ def sample_params(model:nn.Module,        # read only
     for name, m in model.named_modules():
         pre = f"{name}." if name else ""
         if isinstance(m, PRUNABLE_TYPES):
-            w = _original(m)
-            out[_path(name, m)] = _normal(w, g, math.sqrt(2.0 / w[0].numel()))
+            w = trainable_weight(m)
+            out[weight_path(name, m)] = _normal(w, g, math.sqrt(2.0 / w[0].numel()))
             if m.bias is not None: out[pre + "bias"] = torch.zeros_like(m.bias)
         elif isinstance(m, NORM_TYPES):
             if getattr(m, "weight", None) is not None: out[pre + "weight"] = torch.ones_like(m.weight)

@@ -6,16 +6,19 @@
 from __future__ import annotations
 import math, re, warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.func import functional_call, vjp, jvp, vmap, jacrev
-from .masks import Masks, PRUNABLE_TYPES, prunable, _ours
-from .checks import check_model, check_batch, check_count, input_errors
+from .masks import Masks, prunable, mask_parametrization, eval_mode, BATCH_NORMS
+from .checks import check_model, check_batch, check_count, input_errors, renamed_option
+from .linalg import lanczos, hutchinson, hutch_pp
 
 # %% auto #0
-__all__ = ['MODES', 'IMPLEMENTATIONS', 'ntk_matrix', 'empirical_ntk', 'ntk_vp', 'lanczos', 'ntk_eigvals', 'spectrum_stats',
-           'ntk_trace', 'predict_mse_loss']
+__all__ = ['MODES', 'IMPLEMENTATIONS', 'ESTIMATORS', 'Kernel', 'ntk_matrix', 'empirical_ntk', 'ntk_vp', 'ntk_eigvals',
+           'spectrum_stats', 'ntk_trace', 'predict_mse_loss']
 
 # %% ../nbs/03_ntk.ipynb #ac98c451
 MODES = ("full", "trace", "diag")
@@ -28,11 +31,14 @@ def _evaluating(model:nn.Module, force_eval:bool):
         raise ValueError(f"the model is in train mode and has {', '.join(live)}: in train mode BatchNorm couples the "
                          "samples of a batch and dropout is random. Call model.eval(), or pass force_eval=True to "
                          "compute the kernel in eval mode.")
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try: yield
-    finally:
-        for m, t in modes: m.train(t)
+    with eval_mode(model): yield
+
+@contextmanager
+def _quiet_jvp():
+    "Hide the FutureWarning torch itself raises at the first `jvp` (about torch.jit.script)"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
+        yield
 
 def _check_batches(model:nn.Module, x1:Tensor, x2:Tensor|None):
     "Refuse a model or batches that cannot give a kernel (empty, non-finite, another dtype, mismatched shapes)"
@@ -59,7 +65,7 @@ def _weight_masks(model:nn.Module, masks:Masks|None) -> dict[str, Tensor]:
     for name, p in prunable(model).items():
         m = torch.ones((), device=p.weight.device)
         if masks is not None and name in masks: m = m * masks[name].to(p.weight.device)
-        if (own := _ours(p.module)) is not None: m = m * own.mask
+        if (own := mask_parametrization(p.module)) is not None: m = m * own.mask
         if hasattr(p.module, "weight_mask"): m = m * p.module.weight_mask
         if m.dim(): out[p.path] = m.to(p.weight.dtype)
     return out
@@ -73,6 +79,14 @@ def _params(model:nn.Module) -> dict[str, Tensor]:
     "Trainable parameters by path, detached"
     return {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
 
+def _with_masks(params:dict[str, Tensor], wmasks:dict[str, Tensor]) -> dict[str, Tensor]:
+    "Every parameter, times its mask where it has one"
+    return {n: t * wmasks[n] if n in wmasks else t for n, t in params.items()}
+
+def _function(model:nn.Module, wmasks:dict[str, Tensor], x:Tensor) -> Callable:
+    "p ↦ f(x; p ⊙ m): the masked network on `x` as a function of its parameters"
+    return lambda p: functional_call(model, _with_masks(p, wmasks), (x,))
+
 # %% ../nbs/03_ntk.ipynb #62183b75
 def _contract(A:Tensor, B:Tensor, mode:str) -> Tensor:
     "Θ block from per-sample Jacobians A (N1, K, P) and B (N2, K, P), in (N1, N2, ...) layout"
@@ -82,15 +96,7 @@ def _contract(A:Tensor, B:Tensor, mode:str) -> Tensor:
 
 def _jacobians(model, params, wmasks, x) -> dict[str, Tensor]:
     "Per-sample Jacobians {path: (N, K, *shape)} of the masked model"
-    def f(p, xi):
-        p = {n: v * wmasks[n] if n in wmasks else v for n, v in p.items()}
-        return functional_call(model, p, (xi[None],))[0]
-    return vmap(jacrev(f), (None, 0))(params, x)
-
-def _jacobian_block(model, params, wmasks, x1, x2, mode) -> Tensor:
-    J1 = _jacobians(model, params, wmasks, x1)
-    J2 = J1 if x2 is None else _jacobians(model, params, wmasks, x2)
-    return sum(_contract(J1[n].flatten(2), J2[n].flatten(2), mode) for n in J1)
+    return vmap(jacrev(lambda p, xi: _function(model, wmasks, xi[None])(p)[0]), (None, 0))(params, x)
 
 # %% ../nbs/03_ntk.ipynb #99268777
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -216,22 +222,111 @@ def _linear_block(f1, f2, mode:str) -> Tensor:
 def _combine(F1, F2, mode:str) -> Tensor:
     return sum(_contract(f1[1], f2[1], mode) if f1[0] == "jac" else _linear_block(f1, f2, mode) for f1, f2 in zip(F1, F2))
 
-# %% ../nbs/03_ntk.ipynb #e006a912
-IMPLEMENTATIONS = ("auto", "structured", "jacobian")
+# %% ../nbs/03_ntk.ipynb #0f978172
+class Kernel(NamedTuple):
+    "One way to compute Θ, as `_assemble` uses it"
+    factors: Callable          # a chunk of inputs (n, ...) -> what it contributes
+    combine: Callable          # (factors1, factors2, mode) -> the block Θ(chunk1, chunk2), (n1, n2, ...) layout
+    bytes_per_sample: int      # memory its factors hold per input
 
-def _chunk_bytes(impl, K, P, layers, shapes, x, elem) -> int:
-    "Bytes held per input sample while its factors exist"
-    if impl == "jacobian": return 3 * K * P * elem + x[0].numel() * elem
+@dataclass
+class _Net:
+    "What every implementation is given: the model in eval mode, its parameters and masks, and a first batch"
+    model: nn.Module
+    params: dict               # trainable parameters by path, detached
+    wmasks: dict               # float masks by path
+    K: int                     # outputs per input
+    elem: int                  # bytes per number
+    x: Tensor                  # the first batch (its shapes and dtype)
+    @property
+    def P(self) -> int: return sum(p.numel() for p in self.params.values())
+
+def _setup(model:nn.Module, masks:Masks|None, x:Tensor) -> _Net:
+    "Parameters, masks and the number of outputs, with the model's output checked to be (N, K) logits"
+    params, wmasks = _params(model), _weight_masks(model, masks)
+    with torch.no_grad(), input_errors(model, x): out = functional_call(model, params, (x[:1],))
+    if not isinstance(out, Tensor) or out.dim() != 2:
+        raise ValueError(f"the model must return logits of shape (N, K); it returned "
+                         f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
+    return _Net(model, params, wmasks, out.shape[1], out.element_size(), x)
+
+# %% ../nbs/03_ntk.ipynb #1c370fd2
+def _reduce(full:Tensor, mode:str) -> Tensor:
+    "A full block (n1, n2, K, K) in the layout of `mode`"
+    return full if mode == "full" else torch.einsum("nmkk->nm" if mode == "trace" else "nmkk->nmk", full)
+
+def _jacobian(net:_Net) -> Kernel:
+    "Per-sample Jacobians by `vmap(jacrev)`, contracted parameter by parameter: any module"
+    return Kernel(lambda x: _jacobians(net.model, net.params, net.wmasks, x),
+                  lambda F1, F2, mode: sum(_contract(F1[n].flatten(2), F2[n].flatten(2), mode) for n in F1),
+                  3 * net.K * net.P * net.elem + net.x[0].numel() * net.elem)
+
+def _vector_products(net:_Net) -> Kernel:
+    "Θ(x1, x2) one column at a time: Jᵀe for every one-hot e of x2's outputs by one batched VJP, then J(x1) of each by a JVP"
+    def combine(x1, x2, mode):
+        f1, f2 = _function(net.model, net.wmasks, x1), _function(net.model, net.wmasks, x2)
+        out, pull = vjp(f2, net.params)
+        n2, K = out.shape
+        E = torch.eye(n2 * K, dtype=out.dtype, device=out.device).view(n2 * K, n2, K)
+        with _quiet_jvp(): cols = vmap(lambda e: jvp(f1, (net.params,), (pull(e)[0],))[1])(E)   # (n2·K, n1, K)
+        return _reduce(cols.view(n2, K, len(x1), K).permute(2, 0, 3, 1), mode)
+    return Kernel(lambda x: x, combine, 3 * net.K * net.P * net.elem + net.x[0].numel() * net.elem)
+
+def _structured(net:_Net) -> Kernel|str:
+    "Structured derivatives (above), or why they cannot handle this model"
+    layers, unsupported = _structured_layers(net.model)
+    shapes = _shapes(net.model, net.params, layers, net.x) if not unsupported else None
+    if unsupported: return "structured derivatives cannot handle " + ", ".join(unsupported)
+    if shapes is None: return "structured derivatives cannot handle a layer called more than once or a Linear layer on non-2-D inputs"
     per = 0
     for (_, m, kind), s in zip(layers, shapes):
-        per += K * math.prod(s) + math.prod(s)                    # G, and the layer input (about the same size)
-        if kind != "linear": per += K * sum(p.numel() for p in m.parameters())
-    return int(1.5 * per * elem)     # + what the batched backward keeps alive (measured: ResNet-20 peaked at 1.3× without)
+        per += net.K * math.prod(s) + math.prod(s)                # G, and the layer input (about the same size)
+        if kind != "linear": per += net.K * sum(p.numel() for p in m.parameters())
+    masked = _with_masks(net.params, net.wmasks)   # forward with the masked weights: G and the activations are the pruned net's
+    return Kernel(lambda x: _factors(net.model, masked, net.wmasks, layers, shapes, x), _combine,
+                  int(1.5 * per * net.elem))  # + what the batched backward keeps alive (measured: ResNet-20 peaked at 1.3× without)
 
+IMPLEMENTATIONS = {"structured": _structured, "jacobian": _jacobian, "vector_products": _vector_products}
+
+# %% ../nbs/03_ntk.ipynb #8fdeb6aa
 def ntk_matrix(theta:Tensor) -> Tensor:
     "View a full kernel (N1, N2, K, K) as the (N1·K, N2·K) matrix, sample-major"
     N1, N2, K, _ = theta.shape
     return theta.permute(0, 2, 1, 3).reshape(N1 * K, N2 * K)
+
+def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chunk:int|None, budget:int) -> Tensor:
+    "Fill `out` with Θ(x1, x2) block by block: chunks that fit the budget, factors made once when all fit, mirrored when x2 is None"
+    N1, N2 = out.shape[:2]
+    free = budget - out.numel() * out.element_size()
+    c = chunk or max(1, min(max(N1, N2), free // max(1, 2 * kern.bytes_per_sample)))
+    chunks1 = [(i, x1[i:i + c]) for i in range(0, N1, c)]
+    chunks2 = chunks1 if x2 is None else [(j, x2[j:j + c]) for j in range(0, N2, c)]
+    keep = kern.bytes_per_sample * (N1 + (N2 if x2 is not None else 0)) <= free   # all factors fit: make each once
+    store = {}
+    def factors(key, xs):
+        if key in store: return store[key]
+        f = kern.factors(xs)
+        if keep: store[key] = f
+        return f
+    for i, xa in chunks1:
+        F1 = factors((1, i), xa)
+        for j, xb in chunks2:
+            if x2 is None and j < i: continue                                     # symmetric: mirror instead
+            F2 = F1 if (x2 is None and j == i) else factors((1 if x2 is None else 2, j), xb)
+            blk = kern.combine(F1, F2, mode)
+            out[i:i + c, j:j + c] = blk
+            if x2 is None and j != i: out[j:j + c, i:i + c] = blk.permute(1, 0, 3, 2) if mode == "full" else blk.transpose(0, 1)
+    return out
+
+# %% ../nbs/03_ntk.ipynb #c1e83ce6
+def _choose(implementation:str, net:_Net) -> Kernel:
+    "The implementation asked for; 'auto': structured derivatives where every layer allows, else the Jacobian contraction"
+    if implementation in ("jacobian", "vector_products"): return IMPLEMENTATIONS[implementation](net)
+    kern = _structured(net)
+    if isinstance(kern, str):
+        if implementation == "structured": warnings.warn(kern + "; using the Jacobian contraction instead")
+        return _jacobian(net)
+    return kern
 
 def empirical_ntk(model:nn.Module,           # any network returning logits (N, K); in eval mode
                   x1:Tensor,                 # a batch (N1, ...)
@@ -239,71 +334,29 @@ def empirical_ntk(model:nn.Module,           # any network returning logits (N, 
                   *,
                   masks:Masks|None=None,     # pruned weights contribute nothing (so do masks on the model)
                   mode:str="full",           # "full" (N1, N2, K, K), "trace" (N1, N2) or "diag" (N1, N2, K)
-                  implementation:str="auto", # "structured", "jacobian" or "auto"
+                  implementation:str="auto", # "auto" or a name from `IMPLEMENTATIONS`
                   chunk:int|None=None,       # samples per block; default: as many as max_memory allows
                   max_memory="2GB",          # bytes (or "8GB") for the factors of two chunks plus the kernel
                   force_eval:bool=False,     # compute in eval mode even if the model is in train mode
                  )->Tensor:
     "The empirical neural tangent kernel J(x1) J(x2)ᵀ of `model`"
     if mode not in MODES: raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if implementation not in IMPLEMENTATIONS: raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+    if implementation != "auto" and implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be 'auto' or one of {tuple(IMPLEMENTATIONS)}, got {implementation!r}")
     check_count(chunk, "chunk")
     _check_batches(model, x1, x2)
     dev = next(model.parameters()).device
     x1 = x1.to(dev); x2 = x2.to(dev) if x2 is not None else None
     with _evaluating(model, force_eval):
-        params, wmasks = _params(model), _weight_masks(model, masks)
-        with torch.no_grad(), input_errors(model, x1): out = functional_call(model, params, (x1[:1],))
-        if not isinstance(out, Tensor) or out.dim() != 2:
-            raise ValueError(f"the model must return logits of shape (N, K); it returned "
-                             f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
-        K, elem = out.shape[1], out.element_size()
-        impl, layers, shapes = implementation, [], None
-        if impl != "jacobian":
-            layers, unsupported = _structured_layers(model)
-            shapes = _shapes(model, params, layers, x1) if not unsupported else None
-            if unsupported or shapes is None:
-                if impl == "structured":
-                    warnings.warn("structured derivatives cannot handle " + (", ".join(unsupported) or "a layer called more "
-                                  "than once or a Linear layer on non-2-D inputs") + "; using the Jacobian contraction instead")
-                impl = "jacobian"
-            else: impl = "structured"
-        N1 = len(x1); N2 = N1 if x2 is None else len(x2)
-        per_entry = {"full": K * K, "trace": 1, "diag": K}[mode]
-        budget, out_bytes = _parse_memory(max_memory), N1 * N2 * per_entry * elem
+        net = _setup(model, masks, x1)
+        N1, N2, K = len(x1), len(x1) if x2 is None else len(x2), net.K
+        budget, out_bytes = _parse_memory(max_memory), N1 * N2 * {"full": K * K, "trace": 1, "diag": K}[mode] * net.elem
         if out_bytes > budget:
             raise MemoryError(f"the {mode} kernel of {N1}×{N2} inputs with K={K} needs {out_bytes / 2**30:.2f} GiB, more than "
                               f"max_memory={budget / 2**30:.2f} GiB. Raise max_memory, use mode='trace' or 'diag', or "
                               "compute it in pieces: empirical_ntk(model, x1[i:j], x2[k:l]) gives one block.")
-        P = sum(p.numel() for p in params.values())
-        per = _chunk_bytes(impl, K, P, layers, shapes, x1, elem)
-        c = chunk or max(1, min(max(N1, N2), (budget - out_bytes) // max(1, 2 * per)))
-        if impl == "structured":   # forward with the masked weights, so that G and the activations are the pruned net's
-            masked = {n: v * wmasks[n] if n in wmasks else v for n, v in params.items()}
-            make = lambda x: _factors(model, masked, wmasks, layers, shapes, x)
-        else: make = lambda x: _jacobians(model, params, wmasks, x)
-        combine = _combine if impl == "structured" else \
-            (lambda F1, F2, mode: sum(_contract(F1[n].flatten(2), F2[n].flatten(2), mode) for n in F1))
-        theta = torch.empty((N1, N2) + {"full": (K, K), "trace": (), "diag": (K,)}[mode], dtype=out.dtype, device=dev)
-        chunks1 = [(i, x1[i:i + c]) for i in range(0, N1, c)]
-        chunks2 = chunks1 if x2 is None else [(j, x2[j:j + c]) for j in range(0, N2, c)]
-        keep = per * (N1 + (N2 if x2 is not None else 0)) <= budget - out_bytes   # all factors fit: make each once
-        store = {}
-        def factors(key, xs):
-            if key in store: return store[key]
-            f = make(xs)
-            if keep: store[key] = f
-            return f
-        for i, xa in chunks1:
-            F1 = factors((1, i), xa)
-            for j, xb in chunks2:
-                if x2 is None and j < i: continue                                     # symmetric: mirror instead
-                F2 = F1 if (x2 is None and j == i) else factors((1 if x2 is None else 2, j), xb)
-                blk = combine(F1, F2, mode)
-                theta[i:i + c, j:j + c] = blk
-                if x2 is None and j != i:
-                    theta[j:j + c, i:i + c] = blk.permute(1, 0, 3, 2) if mode == "full" else blk.transpose(0, 1)
-        return theta.detach()
+        out = torch.empty((N1, N2) + {"full": (K, K), "trace": (), "diag": (K,)}[mode], dtype=x1.dtype, device=dev)
+        return _assemble(_choose(implementation, net), x1, x2, mode, out, chunk, budget).detach()
 
 # %% ../nbs/03_ntk.ipynb #f7f241f3
 def ntk_vp(model:nn.Module, x:Tensor, v:Tensor, *, masks:Masks|None=None, force_eval:bool=False) -> Tensor:
@@ -312,56 +365,34 @@ def ntk_vp(model:nn.Module, x:Tensor, v:Tensor, *, masks:Masks|None=None, force_
     dev = next(model.parameters()).device
     x, v = x.to(dev), v.to(dev)
     with _evaluating(model, force_eval):
-        params, wmasks = _params(model), _weight_masks(model, masks)
-        def f(p):
-            return functional_call(model, {n: t * wmasks[n] if n in wmasks else t for n, t in p.items()}, (x,))
+        params = _params(model)
+        f = _function(model, _weight_masks(model, masks), x)
         out, pull = vjp(f, params)
         if v.shape[-2:] != out.shape: raise ValueError(f"v must have shape {tuple(out.shape)} (or (B, *that)), got {tuple(v.shape)}")
         def one(u): return jvp(f, (params,), (pull(u)[0],))[1]
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)   # torch's own, at first jvp
-            return (vmap(one)(v) if v.dim() == 3 else one(v)).detach()
-
-# %% ../nbs/03_ntk.ipynb #1d6bacd4
-def lanczos(matvec, n:int, k:int=10, steps:int|None=None, generator:torch.Generator|None=None,
-            dtype=torch.float64, device=None) -> Tensor:
-    "The k largest eigenvalues of a symmetric operator given by `matvec` (a vector of length n in, one out)"
-    steps = min(n, steps or max(2 * k + 20, 40))
-    q = torch.randn(n, generator=generator, dtype=torch.float64).to(device=device, dtype=dtype)
-    Q = torch.zeros(steps + 1, n, dtype=dtype, device=device)
-    Q[0] = q / q.norm()
-    alpha, beta = [], []
-    for j in range(steps):
-        w = matvec(Q[j]).to(dtype)
-        alpha.append(torch.dot(w, Q[j]))
-        w = w - Q[:j + 1].T @ (Q[:j + 1] @ w)          # full re-orthogonalisation (twice is enough)
-        w = w - Q[:j + 1].T @ (Q[:j + 1] @ w)
-        b = w.norm()
-        if b < 1e-12 * abs(alpha[-1]): break            # an invariant subspace: the spectrum is exact
-        beta.append(b); Q[j + 1] = w / b
-    m = len(alpha)
-    T = torch.diag(torch.stack(alpha)) + (torch.diag(torch.stack(beta[:m - 1]), 1) + torch.diag(torch.stack(beta[:m - 1]), -1) if m > 1 else 0)
-    return torch.linalg.eigvalsh(T).flip(0)[:k]
+        with _quiet_jvp(): return (vmap(one)(v) if v.dim() == 3 else one(v)).detach()
 
 # %% ../nbs/03_ntk.ipynb #c43eecdb
 def ntk_eigvals(model_or_kernel,                 # a model (then give x), or a kernel from `empirical_ntk`
                 x:Tensor|None=None,
                 *, k:int|None=None,              # how many of the largest; None: all (exact only)
-                method:str="exact",              # "exact" (eigvalsh, float64) or "lanczos" (matrix-free)
+                solver:str="exact",              # "exact" (eigvalsh, float64) or "lanczos" (matrix-free)
                 masks:Masks|None=None, steps:int|None=None, generator=None, force_eval:bool=False,
+                method:str|None=None,            # the old name of `solver`
                )->Tensor:                        # eigenvalues, largest first
     "Eigenvalues of the NTK (full kernel, all K outputs), largest first"
-    if method not in ("exact", "lanczos"): raise ValueError(f"method must be 'exact' or 'lanczos', got {method!r}")
+    solver = renamed_option(solver, method, "solver", "method", "exact")
+    if solver not in ("exact", "lanczos"): raise ValueError(f"solver must be 'exact' or 'lanczos', got {solver!r}")
     if isinstance(model_or_kernel, Tensor):
         th = model_or_kernel
         M = ntk_matrix(th) if th.dim() == 4 else th
         if M.dim() != 2 or M.shape[0] != M.shape[1]: raise ValueError(f"expected a square kernel, got shape {tuple(th.shape)}")
         M = M.double()
-        if method == "lanczos": return lanczos(lambda v: M @ v, len(M), k or 10, steps, generator, device=M.device)
+        if solver == "lanczos": return lanczos(lambda v: M @ v, len(M), k or 10, steps, generator, device=M.device)
         ev = torch.linalg.eigvalsh((M + M.T) / 2).flip(0)
         return ev[:k] if k else ev
     if x is None: raise ValueError("pass the inputs x with a model")
-    if method == "exact": return ntk_eigvals(empirical_ntk(model_or_kernel, x, masks=masks, force_eval=force_eval), k=k)
+    if solver == "exact": return ntk_eigvals(empirical_ntk(model_or_kernel, x, masks=masks, force_eval=force_eval), k=k)
     model, dev = model_or_kernel, next(model_or_kernel.parameters()).device
     N, K = len(x), _num_outputs(model, x, force_eval)
     mv = lambda v: ntk_vp(model, x, v.to(x.dtype).view(N, K), masks=masks, force_eval=force_eval).flatten()
@@ -382,32 +413,31 @@ def _vjp_norms(model, x, V, masks, force_eval) -> Tensor:
     "‖Jᵀ v‖² for each v in V (B, N, K)"
     dev = next(model.parameters()).device
     with _evaluating(model, force_eval):
-        params, wmasks = _params(model), _weight_masks(model, masks)
-        f = lambda p: functional_call(model, {n: t * wmasks[n] if n in wmasks else t for n, t in p.items()}, (x.to(dev),))
-        _, pull = vjp(f, params)
+        _, pull = vjp(_function(model, _weight_masks(model, masks), x.to(dev)), _params(model))
         return vmap(lambda v: sum((u ** 2).sum() for u in pull(v)[0].values()))(V.to(dev)).detach()
 
-def ntk_trace(model:nn.Module, x:Tensor, *, method:str="exact", probes:int=30, masks:Masks|None=None,
-              generator:torch.Generator|None=None, chunk:int=64, force_eval:bool=False) -> float:
-    "Tr Θ over the batch: exact, or estimated with 'hutchinson' or 'hutch++' from `probes` products"
-    check_count(chunk, "chunk", allow_none=False); check_count(probes, "probes", 3 if method == "hutch++" else 1, allow_none=False)
+ESTIMATORS = ("exact", "hutchinson", "hutch++")
+
+def ntk_trace(model:nn.Module, x:Tensor, *,
+              estimator:str="exact",           # or "hutchinson" / "hutch++", matrix-free from `probes` products
+              probes:int=30, masks:Masks|None=None, generator:torch.Generator|None=None,
+              chunk:int=64,                    # samples per block of the exact trace
+              force_eval:bool=False,
+              method:str|None=None,            # the old name of `estimator`
+             )->float:
+    "Tr Θ over the batch: exact, or estimated with Hutchinson or Hutch++"
+    estimator = renamed_option(estimator, method, "estimator", "method", "exact")
+    if estimator not in ESTIMATORS: raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    check_count(chunk, "chunk", allow_none=False); check_count(probes, "probes", 3 if estimator == "hutch++" else 1, allow_none=False)
     _check_batches(model, x, None)
-    if method == "exact":
+    if estimator == "exact":
         return float(sum(empirical_ntk(model, x[i:i + chunk], masks=masks, mode="trace", force_eval=force_eval).trace()
                          for i in range(0, len(x), chunk)))
-    if method not in ("hutchinson", "hutch++"): raise ValueError(f"method must be 'exact', 'hutchinson' or 'hutch++', got {method!r}")
     g = generator or torch.Generator().manual_seed(0)
-    N, K = len(x), _num_outputs(model, x, force_eval)
-    rad = lambda m: (torch.randint(0, 2, (m, N, K), generator=g) * 2 - 1).to(x.dtype)
-    if method == "hutchinson": return _vjp_norms(model, x, rad(probes), masks, force_eval).mean().item()
-    m = max(1, probes // 3)
-    S = ntk_vp(model, x, rad(m), masks=masks, force_eval=force_eval).flatten(1)       # Θ S, m × NK
-    Q, _ = torch.linalg.qr(S.T.double())                                                 # NK × m
-    top = _vjp_norms(model, x, Q.T.to(x.dtype).view(-1, N, K), masks, force_eval).sum()  # tr(Qᵀ Θ Q)
-    G = rad(probes - 2 * m).flatten(1).double()
-    G = G - (G @ Q) @ Q.T                                                                # project out Q
-    rest = _vjp_norms(model, x, G.to(x.dtype).view(-1, N, K), masks, force_eval).mean()
-    return (top + rest).item()
+    shape = (len(x), _num_outputs(model, x, force_eval))
+    quad = lambda V: _vjp_norms(model, x, V, masks, force_eval)
+    if estimator == "hutchinson": return hutchinson(quad, shape, probes, g, x.dtype)
+    return hutch_pp(lambda V: ntk_vp(model, x, V, masks=masks, force_eval=force_eval), quad, shape, probes, g, x.dtype)
 
 # %% ../nbs/03_ntk.ipynb #c86c81ff
 def predict_mse_loss(theta:Tensor,        # the full kernel of the training batch (N, N, K, K) or (NK, NK)

@@ -8,11 +8,10 @@ import inspect
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
-from .masks import Masks, prunable
+from .masks import Masks, prunable, masked_forward, eval_mode
 from .models import sample_params
-from .scores import saliency, logits, eval_mode, resolve_input_shape
+from .scores import saliency, logits, resolve_input_shape
 
 # %% auto #0
 __all__ = ['SharedBatchNorm', 'ntksap_objective', 'ntksap']
@@ -51,12 +50,11 @@ def ntksap_objective(model:nn.Module,
                     )->Tensor:                 # Σ_n ‖f(z_n; θ⊙m) − f(z_n; (θ+Δθ)⊙m)‖²
     "NTK-SAP's finite difference for one batch, BatchNorm normalised with the unperturbed batch's statistics"
     found = prunable(model)
-    theta = {found[n].path: params.get(found[n].path, found[n].weight.detach()) for n in masks}
+    theta = {n: params.get(found[n].path, found[n].weight.detach()) for n in masks}
     with eval_mode(model), SharedBatchNorm() as bn:
-        f0 = logits(functional_call(model, {**params, **{found[n].path: theta[found[n].path] * m for n, m in masks.items()}}, (z,)))
+        f0 = logits(masked_forward(model, masks, z, weights=theta, params=params))
         bn.replay()
-        f1 = logits(functional_call(model, {**params, **{found[n].path: (theta[found[n].path] + deltas[n]) * m
-                                                          for n, m in masks.items()}}, (z,)))
+        f1 = logits(masked_forward(model, masks, z, weights={n: t + deltas[n] for n, t in theta.items()}, params=params))
     return ((f0 - f1) ** 2).sum()
 
 # %% ../nbs/05b_ntksap.ipynb #024ffd68

@@ -11,8 +11,10 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
-from .masks import Masks, PRUNABLE_TYPES, prunable, _original, _path
+from .masks import (Masks, PRUNABLE_TYPES, prunable, trainable_weight, weight_path, masked_forward, eval_mode,
+                             BATCH_NORMS)
 from .checks import input_shape_of
+from .linalg import lanczos
 
 # %% auto #0
 __all__ = ['MAX_PATHS', 'SquaredNetwork', 'squared_pass', 'path_kernel_trace', 'Paths', 'count_paths', 'enumerate_paths',
@@ -136,22 +138,12 @@ class SquaredNetwork(TorchFunctionMode):
         return y
 
 # %% ../nbs/04_paths.ipynb #c6a37b4f
-_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-@contextmanager
-def _eval(model:nn.Module):
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try: yield
-    finally:
-        for m, t in modes: m.train(t)
-
 def _weights(model:nn.Module) -> dict[str, tuple[str, nn.Module]]:
     "Every Conv/Linear weight by state_dict name -> (module name, module); refuses other parametrised modules"
     out = {}
     for name, m in model.named_modules():
         if isinstance(m, PRUNABLE_TYPES): out[f"{name}.weight" if name else "weight"] = (name, m)
-        elif isinstance(m, (*_BN, *PRUNABLE_TYPES)) or _is_container(m): continue
+        elif isinstance(m, (*BATCH_NORMS, *PRUNABLE_TYPES)) or _is_container(m): continue
         elif any(True for _ in m.parameters(recurse=False)):
             raise NotImplementedError(f"{name or 'the model'} ({type(m).__name__}) has parameters the path decomposition "
                                       "does not cover; it handles Conv/Linear layers and BatchNorm")
@@ -169,9 +161,9 @@ def _squared_setup(model, masks, bias, input_shape):
     ws = _weights(model)
     u, paths, other = {}, {}, {}
     for n, (name, m) in ws.items():
-        w = _original(m).detach().double() ** 2
+        w = trainable_weight(m).detach().double() ** 2
         u[n] = w * masks[n].to(w.device) if masks is not None and n in masks else w
-        paths[n] = _path(name, m)
+        paths[n] = weight_path(name, m)
         if m.bias is not None:
             bname = f"{name}.bias" if name else "bias"
             if bias: u[bname], paths[bname] = m.bias.detach().double() ** 2, bname
@@ -196,7 +188,7 @@ def squared_pass(model:nn.Module,           # a ReLU network; not modified
     "One forward and backward pass of the squared, identity-activation network on an all-ones input (float64)"
     shape, u, paths, other = _squared_setup(model, masks, bias, input_shape)
     u = {n: t.requires_grad_() for n, t in u.items()}
-    with _eval(model):
+    with eval_mode(model):
         R2 = _R2(model, u, paths, other, shape, bias)
         grads = torch.autograd.grad(R2, list(u.values()), allow_unused=True)
     d = {n: (g if g is not None else torch.zeros_like(u[n])).detach() for n, g in zip(u, grads)}
@@ -319,6 +311,28 @@ def enumerate_paths(model:nn.Module, input_shape:tuple|None=None, max_paths:int=
         else: gates.append(("max", m, i[eid], end.clone()))
     return Paths(start, end, weights, coef, gates)
 
+# %% ../nbs/04_paths.ipynb #9dd70dc1
+def _gate_factors(model:nn.Module, ps:Paths, x:Tensor, masks:Masks|None) -> tuple[Tensor, int]:
+    "Whether each path is open (every ReLU on it active, every max-pool window won by it) for each input, and K"
+    recorded = {}
+    hooks = [g[1].register_forward_hook(lambda m, i, o: recorded.__setitem__(m, i[0].detach())) for g in ps.gates]
+    try:
+        with torch.no_grad(), eval_mode(model): out = masked_forward(model, masks, x)
+    finally:
+        for h in hooks: h.remove()
+    a = torch.ones(len(x), len(ps), dtype=torch.float64)
+    for g in ps.gates:
+        inp = recorded[g[1]].double()
+        if g[0] == "relu": a *= (inp.flatten(1)[:, g[2]] > 0)
+        else:
+            m = g[1]
+            _, idx = (F.max_pool1d if inp.dim() == 3 else F.max_pool2d)(inp, m.kernel_size, m.stride, m.padding, m.dilation,
+                                                                       m.ceil_mode, return_indices=True)
+            plane = math.prod(inp.shape[2:])
+            winner = (idx + torch.arange(idx.shape[1]).view((1, -1) + (1,) * (idx.dim() - 2)) * plane).flatten(1)
+            a *= (winner[:, g[3]] == g[2])
+    return a, out.shape[1]
+
 # %% ../nbs/04_paths.ipynb #5ed9487e
 @dataclass
 class PathDecomposition:
@@ -339,6 +353,7 @@ class PathDecomposition:
         N, K, P = self.J_v_f.shape
         return f"PathDecomposition({P:,} paths, {self.J_theta_v.shape[1]:,} weights, {N} inputs × {K} outputs)"
 
+# %% ../nbs/04_paths.ipynb #89f20c53
 def path_decomposition(model:nn.Sequential,     # bias-free, small enough to enumerate
                        x:Tensor,                # the inputs (N, ...)
                        masks:Masks|None=None,
@@ -358,27 +373,7 @@ def path_decomposition(model:nn.Sequential,     # bias-free, small enough to enu
         others = torch.cat([factors[:l], factors[l + 1:]]).prod(0) * ps.coef
         alive = masks[w].flatten()[ix] if masks is not None and w in masks else torch.ones(len(ps), dtype=torch.bool)
         J[rows, offsets[l] + ix] = torch.where(alive, others, torch.zeros_like(others))
-    # the data factor: gates of a forward pass of the masked network
-    recorded = {}
-    hooks = [g[1].register_forward_hook(lambda m, i, o: recorded.__setitem__(m, i[0].detach())) for g in ps.gates]
-    try:
-        with torch.no_grad(), _eval(model):
-            masked = {prunable(model)[n].path: t.to(p.dtype) for n, t, p in ((n, params[n], prunable(model)[n].weight) for n in params)}
-            out = functional_call(model, masked, (x,))
-    finally:
-        for h in hooks: h.remove()
-    a = torch.ones(len(x), len(ps), dtype=torch.float64)
-    for g in ps.gates:
-        inp = recorded[g[1]].double()
-        if g[0] == "relu": a *= (inp.flatten(1)[:, g[2]] > 0)
-        else:
-            m = g[1]
-            _, idx = (F.max_pool1d if inp.dim() == 3 else F.max_pool2d)(inp, m.kernel_size, m.stride, m.padding, m.dilation,
-                                                                       m.ceil_mode, return_indices=True)
-            plane = math.prod(inp.shape[2:])
-            winner = (idx + torch.arange(idx.shape[1]).view((1, -1) + (1,) * (idx.dim() - 2)) * plane).flatten(1)
-            a *= (winner[:, g[3]] == g[2])
-    K = out.shape[1]
+    a, K = _gate_factors(model, ps, x, masks)
     Jvf = torch.zeros(len(x), K, len(ps), dtype=torch.float64)
     Jvf[:, ps.end, rows] = a * x.double().flatten(1)[:, ps.start]
     return PathDecomposition(ps, names, v, J, Jvf)
@@ -391,11 +386,11 @@ def path_kernel_gvp(model:nn.Module,
     "G w with G = J_θvᵀ J_θv, whose non-zero spectrum is the Path Kernel's: one forward-over-reverse pass"
     from torch.func import grad, jvp
     shape, u, paths, other = _squared_setup(model, masks, False, input_shape)
-    theta = {n: _original(m).detach().double() for n, (_, m) in _weights(model).items()}
+    theta = {n: trainable_weight(m).detach().double() for n, (_, m) in _weights(model).items()}
     mask = {n: (masks[n].double() if masks is not None and n in masks else torch.ones_like(theta[n])) for n in u}
     w = {n: w[n].double() * mask[n] for n in u}
     R2 = lambda uu: _R2(model, uu, paths, other, shape, False)
-    with _eval(model), warnings.catch_warnings():
+    with eval_mode(model), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)   # torch's own, at first jvp
         d, Hv = jvp(grad(R2), (u,), ({n: theta[n] * w[n] for n in u},))
     return {n: (d[n] * w[n] + theta[n] * Hv[n]) * mask[n] for n in u}
@@ -405,7 +400,7 @@ def _flat_ops(model, masks, input_shape):
     "Flatten G into a matvec on one vector of all Conv/Linear weights"
     ws = _weights(model)
     names = list(ws)
-    shapes = [_original(m).shape for _, m in ws.values()]
+    shapes = [trainable_weight(m).shape for _, m in ws.values()]
     sizes = [math.prod(s) for s in shapes]
     def mv(v):
         parts = dict(zip(names, (t.view(s) for t, s in zip(v.double().split(sizes), shapes))))
@@ -416,7 +411,6 @@ def _flat_ops(model, masks, input_shape):
 def path_kernel_eigvals(model:nn.Module, k:int=10, masks:Masks|None=None, input_shape:tuple|None=None,
                         steps:int|None=None, generator:torch.Generator|None=None) -> Tensor:
     "The k largest eigenvalues of the Path Kernel Π, by Lanczos on G = J_θvᵀJ_θv (never enumerates paths)"
-    from ntk_paths.ntk import lanczos
     mv, n = _flat_ops(model, masks, input_shape)
     dev = next(model.parameters()).device
     return lanczos(mv, n, k, steps, generator or torch.Generator().manual_seed(0),

@@ -5,21 +5,18 @@
 # %% ../nbs/05_scores.ipynb #6093dc55
 from __future__ import annotations
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 import torch
 from torch import nn, Tensor
-from torch.func import functional_call
-from .masks import Masks, prunable
+from .masks import Masks, prunable, masked_forward, masked_params, eval_mode   # the last two: importable from here as before
 from .data import ones_input, mean_input
 from .paths import squared_pass
 from .checks import input_shape_of
 
 # %% auto #0
-__all__ = ['SCORES', 'Saliency', 'saliency', 'masked_params', 'logits', 'eval_mode', 'resolve_input_shape', 'random_scores',
-           'magnitude_scores', 'synflow_pass', 'synflow', 'synflow_l2', 'synflow_dist', 'synflow_dist_l2',
-           'path_kernel']
+__all__ = ['SCORES', 'Saliency', 'saliency', 'logits', 'resolve_input_shape', 'random_scores', 'magnitude_scores', 'synflow_pass',
+           'synflow', 'synflow_l2', 'synflow_dist', 'synflow_dist_l2', 'path_kernel']
 
 # %% ../nbs/05_scores.ipynb #98f42982
 @dataclass(frozen=True)
@@ -42,12 +39,6 @@ def saliency(name:str, iterations:int=1, data:str="none"):
     return register
 
 # %% ../nbs/05_scores.ipynb #285d4daf
-def masked_params(model:nn.Module, masks:Masks, transform:Callable|None=None) -> dict[str, Tensor]:
-    "`{path: transform(weight) * mask}` for every masked weight, ready for `functional_call`"
-    found = prunable(model)
-    t = transform or (lambda w: w)
-    return {found[n].path: t(found[n].weight) * m for n, m in masks.items()}
-
 def logits(out) -> Tensor:
     "Check that a model output is a (N, K) tensor of logits"
     if not isinstance(out, Tensor) or out.dim() != 2:
@@ -56,15 +47,7 @@ def logits(out) -> Tensor:
                          "Wrap it so that forward returns the classification logits.")
     return out
 
-@contextmanager
-def eval_mode(model:nn.Module):
-    "Put `model` in eval mode, and every submodule back in its own mode afterwards"
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try: yield model
-    finally:
-        for m, t in modes: m.train(t)
-
+# %% ../nbs/05_scores.ipynb #a8a8f304
 def resolve_input_shape(model:nn.Module, data=None, input_shape=None) -> tuple:
     "The shape of one input: `input_shape`, else the data's, else `model.input_shape` (or a first Linear layer's)"
     if input_shape is not None: return tuple(input_shape)
@@ -92,10 +75,10 @@ def synflow_pass(model:nn.Module, masks:Masks, x:Tensor, l2:bool=False) -> dict[
     with eval_mode(model):
         found = prunable(model)
         leaves = {n: (found[n].weight.detach().double().abs_() * m).requires_grad_() for n, m in masks.items()}
-        state = {found[n].path: w for n, w in leaves.items()}
-        state.update({n: p.detach().double().abs() for n, p in model.named_parameters() if n not in state})
+        paths = {found[n].path for n in leaves}
+        state = {n: p.detach().double().abs() for n, p in model.named_parameters() if n not in paths}
         state.update({n: b.detach().double().abs() for n, b in model.named_buffers() if b.is_floating_point()})
-        R = logits(functional_call(model, state, (x.double(),))).sum()
+        R = logits(masked_forward(model, None, x.double(), weights=leaves, params=state)).sum()
         grads = torch.autograd.grad(R, list(leaves.values()))
     return {n: (g * w * (w if l2 else 1)).abs() for (n, w), g in zip(leaves.items(), grads)}
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .masks import Masks, apply_masks
+from .masks import Masks, apply_masks, eval_mode
 from .data import TensorData, iterate
 from .checks import check_model, check_batch, check_count, input_errors
 
@@ -22,10 +22,7 @@ def _check_fit(model:nn.Module, data:TensorData):
     "Refuse data whose inputs do not fit the model, or that has more classes than the model has outputs"
     x = data.x_train[:2].to(next(model.parameters()).device)
     check_batch(model, x, data.y_train[:2], num_classes=data.num_classes, what="data.x_train")
-    was = model.training; model.eval()
-    try:
-        with torch.no_grad(), input_errors(model, x): out = model(x)
-    finally: model.train(was)
+    with torch.no_grad(), input_errors(model, x), eval_mode(model): out = model(x)
     if not isinstance(out, Tensor) or out.dim() != 2 or out.shape[1] < data.num_classes:
         raise ValueError(f"{data.name} has {data.num_classes} classes but the model returns "
                          f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__} per batch; it must return "
@@ -35,15 +32,13 @@ def _check_fit(model:nn.Module, data:TensorData):
 def evaluate(model:nn.Module, x:Tensor, y:Tensor, batch_size:int=1024) -> dict:
     "Cross-entropy loss and accuracy of `model` on `(x, y)`, in eval mode"
     check_count(batch_size, "batch_size", allow_none=False); check_model(model); check_batch(model, x, y)
-    was = model.training; model.eval()
     dev = next(model.parameters()).device
     loss = correct = 0.0
-    try:
+    with eval_mode(model):
         for xb, yb in iterate(x, y, batch_size, shuffle=False):
             out = model(xb.to(dev)); yb = yb.to(dev)
             loss += F.cross_entropy(out, yb, reduction="sum").item()
             correct += (out.argmax(1) == yb).sum().item()
-    finally: model.train(was)
     return dict(loss=loss / len(x), acc=correct / len(x))
 
 # %% ../nbs/07_train.ipynb #30222fc6
@@ -113,12 +108,10 @@ def fit_mse(model:nn.Module, x:Tensor, y:Tensor,   # one batch and its (N, K) ta
     dev = next(model.parameters()).device
     x, y = x.to(dev), y.to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    was = model.training; model.eval()
     losses = []
-    try:
+    with eval_mode(model):
         for t in range(steps + 1):
             loss = ((model(x) - y) ** 2).sum() / (2 * len(x))
             losses.append(loss.item())
             if t < steps: opt.zero_grad(); loss.backward(); opt.step()
-    finally: model.train(was)
     return losses

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 import ipywidgets as W
-from .masks import Masks, _n_keep, plot_layer_densities, topk_masks, prunable
+from .masks import Masks, n_keep, plot_layer_densities, topk_masks, prunable
 from .models import MODELS, make_model, init_weights
 from .data import TensorData, load_dataset, noise_batch, balanced_batch
 from .scores import SCORES
@@ -112,7 +112,7 @@ class Ranked:
     def masks(self, density:float) -> Masks:
         "Exactly round(density · total) weights: the top of the survival ranking"
         if not self.floor <= density <= 1: raise ValueError(f"density must be in [{self.floor:g}, 1], got {density}")
-        k = _n_keep(density, self.total)
+        k = n_keep(density, self.total)
         thr = self.sorted[k - 1]
         m = Masks({n: s >= thr for n, s in self.scores.items()}, dict(self.meta, density=density))
         if m.kept != k: m = Masks(dict(topk_masks(self.scores, density)), m.meta)   # ties (not expected): exact top-k

@@ -91,9 +91,9 @@ def test_ntk_vp_lanczos_and_traces():
     torch.testing.assert_close(ntk_vp(net, x, v).flatten(), th @ v.flatten())
     exact = torch.linalg.eigvalsh(th).flip(0)
     torch.testing.assert_close(ntk_eigvals(th), exact)
-    torch.testing.assert_close(ntk_eigvals(net, x, k=6, method="lanczos", generator=g), exact[:6], rtol=1e-8, atol=1e-8 * exact[0].item())
+    torch.testing.assert_close(ntk_eigvals(net, x, k=6, solver="lanczos", generator=g), exact[:6], rtol=1e-8, atol=1e-8 * exact[0].item())
     assert abs(ntk_trace(net, x) - th.trace().item()) < 1e-9 * th.trace().item()
-    assert abs(ntk_trace(net, x, method="hutch++", probes=60) / th.trace().item() - 1) < 0.1
+    assert abs(ntk_trace(net, x, estimator="hutch++", probes=60) / th.trace().item() - 1) < 0.1
 
 
 def test_linearised_prediction_matches_a_very_wide_network():

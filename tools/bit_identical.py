@@ -2,6 +2,12 @@
     PYTHONPATH=<old checkout> python tools/bit_identical.py before.pt; python tools/bit_identical.py after.pt
 (then torch.equal on every entry; issue 11 and 13 changes were checked this way)"""
 import sys, torch
+if sys.argv[1] == "--compare":                       # python tools/bit_identical.py --compare before.pt after.pt
+    a, b = (torch.load(f, weights_only=False) for f in sys.argv[2:4])
+    def same(u, v): return all(same(u[k], v[k]) for k in u) and u.keys() == v.keys() if isinstance(u, dict) else torch.equal(u, v)
+    bad = [k for k in a if k not in b or not same(a[k], b[k])]
+    print(f"{len(a) - len(bad)} of {len(a)} entries bit-identical" + (f"; differ: {bad}" if bad else ""))
+    sys.exit(1 if bad else 0)
 from ntk_paths import load_digits, MLP, init_weights, prune, empirical_ntk, path_kernel_trace, path_kernel_eigvals
 from ntk_paths.models import ResNet20, VGG
 out = {}
@@ -18,4 +24,21 @@ out["pkt"] = torch.tensor(path_kernel_trace(net, Masks(masks)))
 out["pke"] = path_kernel_eigvals(net, k=5, masks=Masks(masks))
 r = init_weights(ResNet20(), 0)
 out["resnet_synflow"] = dict(prune(r, "synflow", density=0.01, iterations=10, progress=False))
+from ntk_paths import ntk_trace, ntk_eigvals, ntk_vp, survival_scores, path_kernel_stats
+from ntk_paths.models import LeNet5
+x = torch.randn(24, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+for name, model in [("lenet", LeNet5(in_channels=3, num_classes=10, input_size=32)), ("resnet", r), ("vgg", VGG(11, batch_norm=True, width=0.25))]:
+    init_weights(model, 0); model.eval()
+    mk = prune(model, "snip", density=0.05, data=(x, torch.arange(24) % 10), progress=False)
+    out[name + "_snip"] = dict(mk)
+    for impl in ("structured", "jacobian"):
+        for mode in ("full", "trace", "diag"):
+            out[f"{name}_{impl}_{mode}"] = empirical_ntk(model, x[:8], x[8:14], masks=mk, mode=mode, implementation=impl)
+    out[name + "_sym"] = empirical_ntk(model, x[:10], masks=mk, chunk=3)
+out["hutchpp"] = torch.tensor(ntk_trace(net.eval(), data.x_train[:50], masks=Masks(masks), method="hutch++", probes=30))
+out["hutch"] = torch.tensor(ntk_trace(net.eval(), data.x_train[:50], masks=Masks(masks), method="hutchinson", probes=30))
+out["lanczos"] = ntk_eigvals(net.eval(), data.x_train[:50], k=5, method="lanczos", masks=Masks(masks), generator=torch.Generator().manual_seed(0))
+out["vp"] = ntk_vp(net.eval(), data.x_train[:20], torch.ones(20, 10, dtype=data.x_train.dtype), masks=Masks(masks))
+out["survival"] = survival_scores(net, "synflow", 0.01, iterations=20, progress=False)
+out["pks"] = torch.tensor([v for v in path_kernel_stats(net, Masks(masks)).values() if isinstance(v, float)])
 torch.save(out, sys.argv[1])
