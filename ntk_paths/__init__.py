@@ -2,8 +2,8 @@ __version__ = "0.0.1"
 "ntk_paths: prune neural networks at initialisation and see what the mask does through the NTK and its path decomposition."
 # The only hand-written file in this package: it re-exports the main names so that
 # `from ntk_paths import prune, Masks` works. nbdev_export only rewrites the version line above.
-from .masks import (Masks, Prunable, prunable, resolve_density, topk_masks, apply_masks, remove_masks,
-                    to_torch_prune, shuffle_masks, MaskMismatchError)
+from .masks import (Masks, Prunable, Protect, prunable, resolve_density, topk_masks, apply_masks, remove_masks,
+                    to_torch_prune, shuffle_masks, MaskMismatchError, masked_params, masked_forward)
 from .models import MLP, LeNet300_100, LeNet5, VGG, ResNet, ResNet20, Conv1dNet, MODELS, make_model, init_weights
 from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d, load_torchvision, balanced_batch,
                    noise_batch, ones_input, mean_input)
@@ -11,15 +11,17 @@ from .linalg import lanczos, hutchinson, hutch_pp
 from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, spectrum_stats, ntk_trace,
                   predict_mse_loss)
 from .paths import (squared_pass, path_kernel_trace, path_kernel_gvp, path_kernel_eigvals, path_kernel_stats,
-                    path_decomposition, enumerate_paths, count_paths, plot_paths, plot_decomposition)
+                    path_decomposition, enumerate_paths, count_paths)
 from .scores import SCORES, Saliency, saliency
 from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap in SCORES
-from .prune import prune, ScoreError, SCHEDULES, survival_scores
+from .prune import prune, prune_steps, PruneRun, Step, ScoreError, SCHEDULES, survival_scores, Ranked, ScoreCache
 from .train import train, evaluate, fit_mse, TrainResult
 from .experiments import compare, Comparison, critical_compression, spearman
 from .sweep import SweepConfig, sweep, load_sweep, SweepResults
+from .plots import (new_figure, plot_layer_densities, mask_image, plot_mask, plot_spectra, plot_paths, plot_decomposition,
+                    FAMILIES)   # also gives SweepResults its plot methods; matplotlib loads only when a picture is drawn
 
-_WIDGETS = ("MaskExplorer", "SpectrumExplorer", "CompareView", "ScoreCache", "mask_image", "plot_mask", "plot_spectra")
+_WIDGETS = ("MaskExplorer", "SpectrumExplorer", "CompareView")
 
 def __getattr__(name):
     "The widgets load ipywidgets, so they are imported on first use: `import ntk_paths` in a script stays light"

@@ -4,15 +4,17 @@
 
 # %% ../nbs/00b_checks.ipynb #a5ccba80
 from __future__ import annotations
-import difflib, inspect, warnings
+import difflib, importlib, inspect, warnings
 from contextlib import contextmanager
+from typing import Callable
 import torch
 from torch import nn, Tensor
 from torch.func import functional_call
 
 # %% auto #0
 __all__ = ['check_finite', 'check_model', 'model_dtype', 'check_labels', 'check_batch', 'expected_input', 'input_shape_of',
-           'shape_problem', 'input_errors', 'accepted_options', 'check_options', 'renamed_option', 'check_count']
+           'shape_problem', 'input_errors', 'accepted_options', 'check_options', 'renamed_option', 'check_count',
+           'moved_names']
 
 # %% ../nbs/00b_checks.ipynb #eeb6281f
 def check_finite(t:Tensor, what:str) -> Tensor:
@@ -146,3 +148,15 @@ def check_count(v, name:str, minimum:int=1, allow_none:bool=True):
     if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {v!r}")
     return v
+
+# %% ../nbs/00b_checks.ipynb #5d8f3875
+def moved_names(old:str,        # the module the names were in
+                new:str,        # the module they are in now
+                names:dict,     # {old name: name in `new`}
+               )->Callable:     # a module-level `__getattr__` for `old`
+    "Keep names that moved from module `old` to `new` importable from `old`, with a DeprecationWarning"
+    def __getattr__(name):
+        if name not in names: raise AttributeError(f"module {old!r} has no attribute {name!r}")
+        warnings.warn(f"{old}.{name} moved to {new}.{names[name]}; import it from there", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(new), names[name])
+    return __getattr__

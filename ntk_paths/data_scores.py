@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .masks import Masks, prunable, masked_forward, eval_mode, BATCH_NORMS
+from .masks import prunable, masked_forward, eval_mode, BATCH_NORMS
 from .scores import saliency, logits
 
 # %% auto #0

@@ -4,13 +4,13 @@
 
 # %% ../nbs/00a_io.ipynb #882cc4c6
 from __future__ import annotations
-import functools, io, json, math, os, sys, tempfile, time
+import json, math, os, sys, tempfile, time
 from pathlib import Path
 import torch
+from .checks import moved_names
 
 # %% auto #0
-__all__ = ['default_device', 'atomic_write', 'json_safe', 'append_jsonl', 'repair_jsonl', 'read_jsonl', 'FolderLock',
-           'new_figure']
+__all__ = ['default_device', 'atomic_write', 'json_safe', 'append_jsonl', 'repair_jsonl', 'read_jsonl', 'FolderLock']
 
 # %% ../nbs/00a_io.ipynb #8640d329
 def default_device() -> str:
@@ -98,16 +98,5 @@ class FolderLock:
         import fcntl
         os.ftruncate(self.fd, 0); fcntl.flock(self.fd, fcntl.LOCK_UN); os.close(self.fd); self.fd = None
 
-# %% ../nbs/00a_io.ipynb #7c11b843
-@functools.cache
-def _png_figure():
-    from matplotlib.figure import Figure
-    class PNGFigure(Figure):
-        "A matplotlib Figure that notebooks display as a PNG image"
-        def _repr_png_(self) -> bytes:
-            buf = io.BytesIO(); self.savefig(buf, format="png", dpi=100, bbox_inches="tight"); return buf.getvalue()
-    return PNGFigure
-
-def new_figure(figsize=(6.4, 4.2)):
-    "A new matplotlib Figure (no pyplot) that shows as a PNG in Jupyter, Colab, Voila and nbconvert"
-    return _png_figure()(figsize=figsize)
+# %% ../nbs/00a_io.ipynb #73ef6aa6
+__getattr__ = moved_names("ntk_paths.io", "ntk_paths.plots", {"new_figure": "new_figure"})   # figures live in the view layer now

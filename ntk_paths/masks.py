@@ -18,12 +18,13 @@ from torch.nn.utils import parametrize
 import torch.nn.utils.prune as torch_prune
 from torch.func import functional_call
 from .io import atomic_write
+from .checks import moved_names
 
 # %% auto #0
 __all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'BATCH_NORMS', 'trainable_weight', 'weight_path', 'Prunable', 'prunable',
-           'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks', 'MaskParametrization',
+           'Protect', 'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks', 'MaskParametrization',
            'mask_parametrization', 'apply_masks', 'remove_masks', 'eval_mode', 'masked_params', 'masked_forward',
-           'to_torch_prune', 'shuffle_masks', 'plot_layer_densities']
+           'to_torch_prune', 'shuffle_masks']
 
 # %% ../nbs/00_masks.ipynb #7cda0103
 PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -80,6 +81,19 @@ def prunable(model:nn.Module,             # any network
         raise ValueError(f"every prunable layer of {type(model).__name__} is protected or excluded "
                          f"({len(found)} found); relax protect_first/protect_last/protect_shortcuts/exclude.")
     return out
+
+# %% ../nbs/00_masks.ipynb #1462b935
+@dataclass(frozen=True)
+class Protect:
+    "Which layers stay dense: the first, the last, shortcut/downsample layers, names matching `exclude`"
+    first: bool = False
+    last: bool = False
+    shortcuts: bool = False
+    exclude: str|Iterable[str] = ()   # regular expressions on weight names
+    @property
+    def flags(self) -> dict:
+        "The same, as the keyword arguments of `prunable` and `Masks.ones`"
+        return dict(protect_first=self.first, protect_last=self.last, protect_shortcuts=self.shortcuts, exclude=self.exclude)
 
 # %% ../nbs/00_masks.ipynb #529ed9b4
 def resolve_density(density:float|None=None, # fraction of prunable weights kept, in (0, 1]
@@ -446,32 +460,5 @@ def shuffle_masks(masks:Masks, generator:torch.Generator|None=None) -> Masks:
         out[k] = m.flatten()[perm].view_as(m)
     return Masks(out, {**masks.meta, "sanity": "shuffle"})
 
-# %% ../nbs/00_masks.ipynb #9cb2fb2e
-def _layer_densities(m) -> tuple[dict, float|None]:
-    "{layer: density} and the overall density of a Masks, or of a {layer: density} mapping"
-    if isinstance(m, Masks): return {r["name"]: r["density"] for r in m.rows()}, m.density
-    return dict(m), None
-
-def plot_layer_densities(masks,          # a Masks, {label: Masks}, or {label: {layer: density}}
-                         ax=None,        # a matplotlib Axes to draw into
-                         title:str|None=None):
-    "Density of every layer (log scale) for one or several masks; collapsed layers marked"
-    from ntk_paths.io import new_figure
-    series = {"": masks} if isinstance(masks, Masks) else dict(masks)
-    series = {k: _layer_densities(v) for k, v in series.items()}
-    if ax is None: fig = new_figure((7, 3.6)); ax = fig.subplots()
-    else: fig = ax.figure
-    names = list(next(iter(series.values()))[0])
-    floor = min([d for ds, _ in series.values() for d in ds.values() if d > 0] + [1.0]) / 3
-    for label, (ds, overall) in series.items():
-        d = [max(ds[n], floor) for n in names]
-        tag = f"{label} ({overall:.3g})" if label and overall is not None else (label or None)
-        line, = ax.plot(range(len(names)), d, marker="o", label=tag)
-        dead = [i for i, n in enumerate(names) if ds[n] == 0]
-        if dead: ax.scatter(dead, [floor] * len(dead), marker="x", s=90, color="red", zorder=3)
-    ax.set_yscale("log"); ax.set_ylim(floor / 1.5, 1.5)
-    ax.set_xticks(range(len(names))); ax.set_xticklabels([n.removesuffix(".weight") for n in names], rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("layer density"); ax.grid(alpha=0.3)
-    if title: ax.set_title(title)
-    if len(series) > 1 or next(iter(series)): ax.legend(fontsize=8, title="(overall density)", title_fontsize=7)
-    return fig
+# %% ../nbs/00_masks.ipynb #66a090a9
+__getattr__ = moved_names("ntk_paths.masks", "ntk_paths.plots", {"plot_layer_densities": "plot_layer_densities"})   # see `plots`

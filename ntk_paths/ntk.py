@@ -99,8 +99,6 @@ def _jacobians(model, params, wmasks, x) -> dict[str, Tensor]:
     return vmap(jacrev(lambda p, xi: _function(model, wmasks, xi[None])(p)[0]), (None, 0))(params, x)
 
 # %% ../nbs/03_ntk.ipynb #99268777
-_BN = (nn.BatchNorm1d, nn.BatchNorm2d)
-
 def _conv_padding(m):
     "Symmetric integer padding of a Conv1d/2d, or None if F.unfold cannot reproduce it"
     if m.padding_mode != "zeros" or m.groups != 1: return None
@@ -114,7 +112,7 @@ def _kind(m:nn.Module) -> str|None:
     "How the structured method treats `m`: 'linear', 'conv', 'bn', or None"
     if isinstance(m, nn.Linear): return "linear"
     if isinstance(m, (nn.Conv1d, nn.Conv2d)) and _conv_padding(m) is not None: return "conv"
-    if isinstance(m, _BN) and m.affine and m.track_running_stats: return "bn"
+    if isinstance(m, BATCH_NORMS) and m.affine and m.track_running_stats: return "bn"
     return None
 
 def _structured_layers(model:nn.Module):

@@ -9,7 +9,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
-from .masks import Masks, prunable, masked_forward, eval_mode
+from .masks import prunable, masked_forward, eval_mode
 from .models import sample_params
 from .scores import saliency, logits, resolve_input_shape
 

@@ -5,7 +5,6 @@
 # %% ../nbs/04_paths.ipynb #2bf50532
 from __future__ import annotations
 import math, warnings
-from contextlib import contextmanager
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
@@ -13,13 +12,12 @@ from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
 from .masks import (Masks, PRUNABLE_TYPES, prunable, trainable_weight, weight_path, masked_forward, eval_mode,
                              BATCH_NORMS)
-from .checks import input_shape_of
+from .checks import input_shape_of, moved_names
 from .linalg import lanczos
 
 # %% auto #0
 __all__ = ['MAX_PATHS', 'SquaredNetwork', 'squared_pass', 'path_kernel_trace', 'Paths', 'count_paths', 'enumerate_paths',
-           'PathDecomposition', 'path_decomposition', 'path_kernel_gvp', 'path_kernel_eigvals', 'path_kernel_stats',
-           'plot_paths', 'plot_decomposition']
+           'PathDecomposition', 'path_decomposition', 'path_kernel_gvp', 'path_kernel_eigvals', 'path_kernel_stats']
 
 # %% ../nbs/04_paths.ipynb #618daa14
 _IDENTITY = {F.relu, torch.relu, Tensor.relu, F.relu_, torch.relu_, Tensor.relu_, F.leaky_relu}
@@ -317,7 +315,7 @@ def _gate_factors(model:nn.Module, ps:Paths, x:Tensor, masks:Masks|None) -> tupl
     recorded = {}
     hooks = [g[1].register_forward_hook(lambda m, i, o: recorded.__setitem__(m, i[0].detach())) for g in ps.gates]
     try:
-        with torch.no_grad(), eval_mode(model): out = masked_forward(model, masks, x)
+        with torch.no_grad(), eval_mode(model): out = masked_forward(model, masks, x.to(next(model.parameters()).dtype))
     finally:
         for h in hooks: h.remove()
     a = torch.ones(len(x), len(ps), dtype=torch.float64)
@@ -426,46 +424,5 @@ def path_kernel_stats(model:nn.Module, masks:Masks|None=None, input_shape:tuple|
     fro2 = sum(mv((torch.randint(0, 2, (n,), generator=g) * 2 - 1).double()).pow(2).sum().item() for _ in range(probes)) / probes
     return dict(trace=trace, top=top, lambda_max=top[0].item(), frobenius=math.sqrt(fro2), participation_ratio=trace ** 2 / fro2)
 
-# %% ../nbs/04_paths.ipynb #fc40dd39
-def plot_paths(model:nn.Sequential, masks:Masks|None=None, ax=None, max_paths:int=2000):
-    "Every path of a small bias-free MLP as a line through its units, coloured by the path value"
-    from ntk_paths.io import new_figure
-    import matplotlib.cm as cm
-    if not all(isinstance(m, (nn.Linear, nn.ReLU)) for _, m in _steps(model)): raise ValueError("plot_paths draws MLPs (Linear and ReLU layers)")
-    ps = enumerate_paths(model, (model[0].in_features,), max_paths)
-    dec = path_decomposition(model, torch.zeros(1, model[0].in_features, dtype=torch.float64), masks, max_paths)
-    widths = [model[0].in_features] + [m.out_features for _, m in _steps(model) if isinstance(m, nn.Linear)]
-    if ax is None: fig = new_figure((6, 3.6)); ax = fig.subplots()
-    else: fig = ax.figure
-    y = lambda layer, unit: unit - (widths[layer] - 1) / 2
-    units = [ps.start] + [ix // widths[l] for l, (_, ix) in enumerate(ps.weights)]   # the unit each path reaches per layer
-    vmax = dec.v.abs().max().item() or 1.0
-    for p in dec.v.abs().argsort().tolist():                                          # strongest paths on top
-        v = dec.v[p].item()
-        if v == 0: continue
-        ax.plot(range(len(widths)), [y(l, int(units[l][p])) for l in range(len(widths))],
-                color=cm.RdBu_r(0.5 + 0.5 * v / vmax), alpha=min(1.0, 0.1 + 0.9 * abs(v) / vmax), lw=1.2)
-    for l, w in enumerate(widths): ax.scatter([l] * w, [y(l, u) for u in range(w)], s=90, color="white", edgecolor="black", zorder=3)
-    ax.set_xticks(range(len(widths))); ax.set_xticklabels(["input"] + [f"layer {l}" for l in range(1, len(widths))])
-    ax.set_yticks([]); ax.set_title(f"{len(ps)} paths, coloured by their value v_p"); ax.spines[:].set_visible(False)
-    return fig
-
-# %% ../nbs/04_paths.ipynb #af61f97f
-def plot_decomposition(dec:PathDecomposition, ntk:Tensor|None=None):
-    "The data factor J_v f, the Path Kernel Π, and J_v f Π J_v fᵀ (next to an autograd NTK if given)"
-    from ntk_paths.io import new_figure
-    order = torch.argsort(dec.paths.end * len(dec.v) + torch.arange(len(dec.v)))     # paths grouped by output unit
-    N, K, P = dec.J_v_f.shape
-    A = dec.J_v_f.reshape(N * K, P)[:, order]
-    Pi = dec.Pi[order][:, order]
-    prod = A @ Pi @ A.T
-    panels = [("data factor  J_v f(X)", A, "paths", "input × output"), ("Path Kernel  Π", Pi, "paths", "paths"),
-              ("J_v f Π J_v fᵀ", prod, "input × output", "input × output")]
-    if ntk is not None: panels.append(("autograd NTK", ntk.permute(0, 2, 1, 3).reshape(N * K, N * K), "input × output", "input × output"))
-    fig = new_figure((3.4 * len(panels), 3.3)); axes = fig.subplots(1, len(panels))
-    for ax, (title, M, xl, yl) in zip(axes, panels):
-        lim = M.abs().max().item() or 1.0
-        im = ax.imshow(M.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
-        ax.set(title=title, xlabel=xl, ylabel=yl, xticks=[], yticks=[]); fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.tight_layout()
-    return fig
+# %% ../nbs/04_paths.ipynb #5680fad6
+__getattr__ = moved_names("ntk_paths.paths", "ntk_paths.plots", {"plot_paths": "plot_paths", "plot_decomposition": "plot_decomposition"})

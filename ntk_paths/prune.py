@@ -4,17 +4,21 @@
 
 # %% ../nbs/06_prune.ipynb #9d8713b5
 from __future__ import annotations
+import copy
+from dataclasses import dataclass
+from typing import Callable, Iterator, NamedTuple
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .masks import Masks, resolve_density, topk_masks, shuffle_masks
-from .models import init_weights
+from .masks import Masks, Protect, resolve_density, topk_masks, shuffle_masks, n_keep
+from .models import init_weights, make_model
 from .data import TensorData, balanced_batch
 from .scores import SCORES
 from .checks import check_model, check_batch, accepted_options, check_options, input_errors
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'check_scores', 'prune', 'survival_scores']
+__all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'check_scores', 'Step', 'PruneRun',
+           'prune_steps', 'prune', 'survival_scores', 'Ranked', 'ScoreCache']
 
 # %% ../nbs/06_prune.ipynb #c3508d13
 SCHEDULES = {  # density after a fraction t of the steps, going from `start` to `end`
@@ -64,33 +68,77 @@ def _inputs_labels(data) -> tuple:
         return tuple(data)
     return data, None
 
-def prune(model:nn.Module,            # any network with Conv/Linear layers; not modified (except `sanity="reinit"`)
-          method:str,                 # a name from `SCORES`
-          density:float|None=None,    # fraction of prunable weights to keep
-          *, sparsity:float|None=None, compression:float|None=None,
-          iterations:int|None=None,   # prune-score rounds; default: the method's paper default
-          schedule:str="exponential", # or "linear"
-          scope:str="global",         # "global" ranking, or "layer": every layer keeps `density`
-          data=None,                  # TensorData, (x, y) or x, for methods that need data
-          per_class:int=10,           # examples per class drawn from a TensorData
-          masks:Masks|None=None,      # start from these masks (their pruned weights stay pruned)
-          seed:int=0,                 # fixes every random choice
-          protect_first:bool=False, protect_last:bool=False, protect_shortcuts:bool=False,
-          exclude=(),                 # regexes of weight names to keep dense
-          min_density:float=0.0,      # each layer keeps at least this fraction (global scope)
-          sanity:str|None=None,       # "shuffle", "reinit" or "invert" (Frankle et al. 2021)
-          input_shape:tuple|None=None,# one input's shape, if neither data nor `model.input_shape` tell
-          progress:bool=True,         # show a progress bar over iterations
-          _on_step=None,              # called with (masks before the step, its density, the scores) at every step
-          **options,                  # passed to the score function
-         )->Masks:                    # one bool tensor per prunable weight
-    "Prune `model` at initialisation with `method` to exactly `density`"
+def _protection(protect:Protect|None, first, last, shortcuts, exclude) -> Protect:
+    "`protect`, or the same built from the separate flags (not both)"
+    if protect is None: return Protect(first, last, shortcuts, exclude)
+    if not isinstance(protect, Protect): raise TypeError(f"protect must be a Protect(first=..., last=..., ...), got {protect!r}")
+    if first or last or shortcuts or exclude: raise TypeError("pass protect=Protect(...) or the protect_* flags and exclude, not both")
+    return protect
+
+# %% ../nbs/06_prune.ipynb #0d4878e8
+class Step(NamedTuple):
+    "One prune-score round of a `PruneRun`"
+    index: int          # 0 … iterations − 1
+    density: float      # the density after this step
+    alive: Masks        # the masks the scores were computed on
+    scores: dict        # one score tensor per weight (negated for sanity="invert")
+    masks: Masks        # the masks after this step
+
+@dataclass
+class PruneRun:
+    "A checked pruning run: iterate over it for its `Step`s (`prune` keeps the last one's masks)"
+    model: nn.Module
+    method: str
+    density: float
+    iterations: int
+    schedule: str
+    scope: str
+    start: Masks                  # the masks before the first step
+    batch: object                 # the pruning data handed to the score (None for data-free methods)
+    x: Tensor|None                # its inputs, for errors about their shape
+    options: dict                 # for the score function
+    generator: torch.Generator
+    min_density: float = 0.0
+    invert: bool = False
+    input_shape: tuple|None = None
+    def __len__(self) -> int: return self.iterations
+    def __iter__(self) -> Iterator[Step]:
+        current, sal = self.start, SCORES[self.method]
+        for k, dk in enumerate(schedule_densities(self.schedule, self.density, self.iterations, start=self.start.density)):
+            with input_errors(self.model, self.x):     # a forward that fails on the data's shape says what the model expects
+                s = sal(self.model, current, data=self.batch, generator=self.generator, input_shape=self.input_shape, **self.options)
+            check_scores(self.method, s, current, dk)
+            if self.invert: s = {n: -v for n, v in s.items()}
+            after = topk_masks(s, dk, scope=self.scope, alive=current, min_density=self.min_density)
+            yield Step(k, dk, current, s, after)
+            current = after
+
+# %% ../nbs/06_prune.ipynb #9a30db08
+def prune_steps(model:nn.Module,            # any network with Conv/Linear layers; not modified
+                method:str,                 # a name from `SCORES`
+                density:float|None=None,    # fraction of prunable weights to keep
+                *, sparsity:float|None=None, compression:float|None=None,
+                iterations:int|None=None,   # prune-score rounds; default: the method's paper default
+                schedule:str="exponential", # or "linear"
+                scope:str="global",         # "global" ranking, or "layer": every layer keeps `density`
+                data=None,                  # TensorData, (x, y) or x, for methods that need data
+                per_class:int=10,           # examples per class drawn from a TensorData
+                masks:Masks|None=None,      # start from these masks (their pruned weights stay pruned)
+                seed:int=0,                 # fixes every random choice
+                generator:torch.Generator|None=None, # or give the generator itself
+                protect:Protect|None=None,  # layers kept dense
+                min_density:float=0.0,      # each layer keeps at least this fraction (global scope)
+                invert:bool=False,          # keep the lowest scores (the "invert" sanity check)
+                input_shape:tuple|None=None,# one input's shape, if neither data nor `model.input_shape` tell
+                **options,                  # passed to the score function
+               )->PruneRun:                 # iterate over it for the steps
+    "Check a pruning run's arguments and return its steps, to be taken one at a time"
     d = resolve_density(density, sparsity=sparsity, compression=compression)
     if method not in SCORES: raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(SCORES)}")
     sal = SCORES[method]
     T = sal.iterations if iterations is None else iterations
     if isinstance(T, bool) or not isinstance(T, int) or T < 1: raise ValueError(f"iterations must be an integer >= 1, got {T!r}")
-    if sanity not in (None, *SANITY): raise ValueError(f"unknown sanity check {sanity!r}; choose one of: {', '.join(SANITY)}")
+    if schedule not in SCHEDULES: raise ValueError(f"unknown schedule {schedule!r}; choose one of: {', '.join(SCHEDULES)}")
     if sal.data != "none" and data is None:
         raise ValueError(f"{method} needs {'a labelled batch' if sal.data == 'labels' else 'input data'}: pass data=TensorData, "
                          f"data=(x, y) or data=x; data-free methods are: "
@@ -107,45 +155,123 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
             raise ValueError(f"{method} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
         check_batch(model, x, y, num_classes=getattr(data, "num_classes", None), what="the pruning data")
         if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
-    protect = dict(protect_first=protect_first, protect_last=protect_last, protect_shortcuts=protect_shortcuts, exclude=exclude)
-    current = (masks.check(model) if masks is not None else Masks.ones(model, **protect))
-    device = next(model.parameters()).device
-    current = current.to(device)
-    if d > current.density: raise ValueError(f"the starting masks keep density {current.density:.4g}; cannot prune up to {d:.4g}")
-    steps = schedule_densities(schedule, d, T, start=current.density)
+    protect = protect or Protect()
+    start = (masks.check(model) if masks is not None else Masks.ones(model, **protect.flags)).to(next(model.parameters()).device)
+    if d > start.density: raise ValueError(f"the starting masks keep density {start.density:.4g}; cannot prune up to {d:.4g}")
+    return PruneRun(model, method, d, T, schedule, scope, start, batch, x, options,
+                    generator if generator is not None else torch.Generator().manual_seed(seed), min_density, invert, input_shape)
+
+# %% ../nbs/06_prune.ipynb #beae5638
+def prune(model:nn.Module,            # any network with Conv/Linear layers; not modified (except `sanity="reinit"`)
+          method:str,                 # a name from `SCORES`
+          density:float|None=None,    # fraction of prunable weights to keep
+          *, sparsity:float|None=None, compression:float|None=None,
+          iterations:int|None=None,   # prune-score rounds; default: the method's paper default
+          schedule:str="exponential", # or "linear"
+          scope:str="global",         # "global" ranking, or "layer": every layer keeps `density`
+          data=None,                  # TensorData, (x, y) or x, for methods that need data
+          per_class:int=10,           # examples per class drawn from a TensorData
+          masks:Masks|None=None,      # start from these masks (their pruned weights stay pruned)
+          seed:int=0,                 # fixes every random choice
+          protect:Protect|None=None,  # layers kept dense, e.g. Protect(first=True, last=True)
+          protect_first:bool=False, protect_last:bool=False, protect_shortcuts:bool=False,
+          exclude=(),                 # the same as separate flags: regexes of weight names to keep dense
+          min_density:float=0.0,      # each layer keeps at least this fraction (global scope)
+          sanity:str|None=None,       # "shuffle", "reinit" or "invert" (Frankle et al. 2021)
+          input_shape:tuple|None=None,# one input's shape, if neither data nor `model.input_shape` tell
+          progress:bool=True,         # show a progress bar over iterations
+          **options,                  # passed to the score function
+         )->Masks:                    # one bool tensor per prunable weight
+    "Prune `model` at initialisation with `method` to exactly `density`"
+    if sanity not in (None, *SANITY): raise ValueError(f"unknown sanity check {sanity!r}; choose one of: {', '.join(SANITY)}")
+    protect = _protection(protect, protect_first, protect_last, protect_shortcuts, exclude)
     g = torch.Generator().manual_seed(seed)
-    for dk in tqdm(steps, desc=f"{method} → density {d:.3g}", disable=not progress or T == 1, leave=False):
-        with input_errors(model, x):     # a forward that fails on the data's shape says what the model expects
-            s = sal(model, current, data=batch, generator=g, input_shape=input_shape, **options)
-        check_scores(method, s, current, dk)
-        if sanity == "invert": s = {n: -v for n, v in s.items()}
-        if _on_step is not None: _on_step(current, dk, s)
-        current = topk_masks(s, dk, scope=scope, alive=current, min_density=min_density)
+    run = prune_steps(model, method, density, sparsity=sparsity, compression=compression, iterations=iterations,
+                      schedule=schedule, scope=scope, data=data, per_class=per_class, masks=masks, seed=seed, generator=g,
+                      protect=protect, min_density=min_density, invert=sanity == "invert", input_shape=input_shape, **options)
+    current = run.start
+    for step in tqdm(run, total=len(run), desc=f"{method} → density {run.density:.3g}", disable=not progress or len(run) == 1,
+                     leave=False):
+        current = step.masks
     if sanity == "shuffle": current = shuffle_masks(current, g)
     if sanity == "reinit": init_weights(model, REINIT_SEED + seed)   # a stream apart from seeds used to initialise
-    current.meta = dict(method=method, density=d, iterations=T, schedule=schedule, scope=scope, seed=seed,
-                        sanity=sanity, min_density=min_density, **{k: v for k, v in protect.items() if v})
+    current.meta = dict(method=method, density=run.density, iterations=run.iterations, schedule=schedule, scope=scope,
+                        seed=seed, sanity=sanity, min_density=min_density, **{k: v for k, v in protect.flags.items() if v})
     return current
 
 # %% ../nbs/06_prune.ipynb #5ba52357
-def survival_scores(model:nn.Module, method:str, density:float, *, progress:bool=True, **kwargs) -> dict[str, Tensor]:
+def survival_scores(model:nn.Module, method:str, density:float, *,
+                    progress:bool=True,                       # a progress bar over the steps
+                    on_step:Callable[[Step], None]|None=None, # called after every step, e.g. to move a progress bar
+                    **kwargs,                                 # as for `prune_steps`
+                   )->dict[str, Tensor]:
     "Scores whose top-k at any density ≥ `density` is the mask one prune run to `density` had at that point"
-    surv, last, also = {}, {}, kwargs.pop("_on_step", None)     # `_on_step` as in `prune`, e.g. for a progress bar
-    def settle(after):                  # weights pruned at step k get k + their score's rank among them, in [0, 1)
-        k, before, s = last["k"], last["before"], last["scores"]
-        gone = {n: (before[n] & ~after[n]).flatten() for n in before}
-        vals = torch.cat([s[n].detach().double().flatten()[g] for n, g in gone.items()])
+    run = prune_steps(model, method, density, **kwargs)
+    surv = {n: torch.full(m.shape, -1.0, dtype=torch.float64, device=m.device) for n, m in run.start.items()}
+    for step in tqdm(run, total=len(run), desc=f"{method} → density {run.density:.3g}", disable=not progress or len(run) == 1,
+                     leave=False):
+        # weights pruned at step k get k + their score's rank among them, in [0, 1)
+        gone = {n: (step.alive[n] & ~step.masks[n]).flatten() for n in step.alive}
+        vals = torch.cat([step.scores[n].detach().double().flatten()[g] for n, g in gone.items()])
         rank = torch.empty_like(vals)
         rank[vals.argsort(stable=True)] = torch.arange(len(vals), dtype=vals.dtype, device=vals.device) / max(1, len(vals))
         i = 0
         for n, g in gone.items():
-            c = int(g.sum()); surv[n].view(-1)[g] = k + rank[i:i + c]; i += c
-    def record(before, dk, s):
-        if not surv: surv.update({n: torch.full(m.shape, -1.0, dtype=torch.float64, device=m.device) for n, m in before.items()})
-        if last: settle(before)
-        last.update(k=last.get("k", -1) + 1, before=before, scores=s)
-        if also is not None: also(before, dk, s)
-    final = prune(model, method, density, progress=progress, _on_step=record, **kwargs)
-    settle(final)
-    for n, m in final.items(): surv[n][m] = last["k"] + 2.0                    # survivors rank above all
+            c = int(g.sum()); surv[n].view(-1)[g] = step.index + rank[i:i + c]; i += c
+        if on_step is not None: on_step(step)
+    for n, m in step.masks.items(): surv[n][m] = step.index + 2.0                   # survivors rank above all
     return surv
+
+# %% ../nbs/06_prune.ipynb #2fb40b2c
+class Ranked:
+    "Survival scores sorted once; `masks(density)` is one threshold"
+    def __init__(self, scores:dict[str, Tensor], floor:float, meta:dict):
+        self.scores, self.floor, self.meta = scores, floor, meta
+        self.total = sum(s.numel() for s in scores.values())
+        self.sorted = torch.cat([s.flatten() for s in scores.values()]).sort(descending=True).values
+
+    def masks(self, density:float) -> Masks:
+        "Exactly round(density · total) weights: the top of the survival ranking"
+        if not self.floor <= density <= 1: raise ValueError(f"density must be in [{self.floor:g}, 1], got {density}")
+        k = n_keep(density, self.total)
+        thr = self.sorted[k - 1]
+        m = Masks({n: s >= thr for n, s in self.scores.items()}, dict(self.meta, density=density))
+        if m.kept != k: m = Masks(dict(topk_masks(self.scores, density)), m.meta)   # ties (not expected): exact top-k
+        return m
+
+# %% ../nbs/06_prune.ipynb #94122c98
+def _key(model): return model if isinstance(model, str) else f"{type(model).__name__}@{id(model)}"
+
+class ScoreCache:
+    "Networks and survival scores, computed once per model / method / iterations / seed / device"
+    def __init__(self, input_shape:tuple, num_classes:int, data:TensorData|None=None, floor:float=1e-4):
+        self.input_shape, self.num_classes, self.data, self.floor = tuple(input_shape), num_classes, data, floor
+        self._nets, self._ranked, self.misses, self.hits = {}, {}, 0, 0
+
+    def model(self, model, seed:int=0, device:str="cpu") -> nn.Module:
+        "The network: a name from `MODELS` built and initialised from `seed`, or your module (copied to `device`)"
+        key = (_key(model), seed if isinstance(model, str) else None, device)
+        if key not in self._nets:
+            if isinstance(model, str): net = init_weights(make_model(model, self.input_shape, self.num_classes), seed)
+            else: net = model if next(model.parameters()).device == torch.device(device) else copy.deepcopy(model)
+            self._nets[key] = net.to(device).eval()
+        return self._nets[key]
+
+    def ranked(self, model, method:str, iterations:int|None=None, seed:int=0, device:str="cpu",
+               on_step:Callable[[Step], None]|None=None) -> Ranked:
+        "Survival scores of `method` on the network (pruned once, down to `floor`)"
+        T = SCORES[method].iterations if iterations is None else iterations
+        key = (_key(model), method, T, seed, device)
+        if key in self._ranked: self.hits += 1; return self._ranked[key]
+        net = self.model(model, seed, device)
+        sv = survival_scores(net, method, self.floor, iterations=T, seed=seed, progress=False, on_step=on_step,
+                             data=self.data if SCORES[method].data != "none" else None,
+                             input_shape=self.input_shape)
+        self.misses += 1
+        self._ranked[key] = Ranked(sv, self.floor, dict(method=method, iterations=T, seed=seed, floor=self.floor))
+        return self._ranked[key]
+
+    def masks(self, model, method:str, density:float, iterations:int|None=None, seed:int=0, device:str="cpu",
+              on_step:Callable[[Step], None]|None=None) -> Masks:
+        "The mask of `method` at `density`: one threshold of the cached ranking"
+        return self.ranked(model, method, iterations, seed, device, on_step).masks(density)

@@ -17,11 +17,11 @@ from .scores import SCORES
 from .train import train
 from .ntk import empirical_ntk, ntk_eigvals, spectrum_stats
 from .paths import path_kernel_trace
+from .checks import moved_names
 
 
 # %% auto #0
-__all__ = ['RESULTS', 'META', 'FAMILIES', 'SweepConfig', 'run_id', 'sweep', 'SweepResults', 'load_sweep', 'plot_accuracy',
-           'plot_sweep_layers', 'plot_critical', 'plot_spectra', 'save_plots']
+__all__ = ['RESULTS', 'META', 'SweepConfig', 'run_id', 'sweep', 'SweepResults', 'load_sweep']
 
 # %% ../nbs/09_sweep.ipynb #63d5b420
 @dataclass
@@ -263,100 +263,7 @@ def _table(self:SweepResults) -> str:
 SweepResults.table = _table
 SweepResults._repr_markdown_ = _table
 
-# %% ../nbs/09_sweep.ipynb #05952704
-def _figure(ax, size=(6.8, 4.2)):
-    from ntk_paths.io import new_figure
-    if ax is not None: return ax.figure, ax
-    fig = new_figure(size); return fig, fig.subplots()
-
-FAMILIES = {"baseline": ("random", "magnitude"), "path": ("synflow", "synflow_l2", "synflow_dist", "synflow_dist_l2", "path_kernel"),
-            "data": ("snip", "iter_snip", "grasp"), "ntk": ("ntksap",)}
-_HUES = {"baseline": "Greys", "path": "Blues", "data": "Oranges", "ntk": "Greens", None: "Purples"}
-
-def _family_styles(methods:list) -> tuple[dict, dict]:
-    "Colour and marker per method: a family shares a hue (shades from dark to light), its members differ in shade and marker"
-    import matplotlib
-    fam = {m: next((f for f, ms in FAMILIES.items() if m in ms), None) for m in methods}
-    colour, marker = {}, {}
-    for f in dict.fromkeys(fam.values()):
-        members = [m for m in methods if fam[m] == f]
-        cmap = matplotlib.colormaps[_HUES[f]]
-        for i, m in enumerate(members):
-            colour[m] = cmap(0.9 - 0.45 * i / max(1, len(members) - 1))
-            marker[m] = "osD^vP"[i % 6]
-    return colour, marker
-
-def plot_accuracy(self:SweepResults, ax=None, sanity:bool=True,
-                  methods:list|None=None):   # only these methods (and their sanity checks); default: all
-    "Test accuracy (mean ± std over seeds) against compression, one line per method; × marks a collapse"
-    fig, ax = _figure(ax)
-    ds = sorted(self.config["densities"], reverse=True)
-    base = list(dict.fromkeys(l.split(" + ")[0] for l in self.labels()))
-    colour, marker = _family_styles(base)
-    checks = {None: "-", "shuffle": ":", "reinit": "--", "invert": "-."}
-    labels = [l for l in self.labels() if (sanity or " + " not in l) and (methods is None or l.split(" + ")[0] in methods)]
-    for lab in labels:
-        pts = [(1 / d, *self.accuracy(lab, d)[:2]) for d in ds if self.accuracy(lab, d)[2]]
-        if not pts: continue
-        x, m, s = zip(*pts)
-        method, _, check = lab.partition(" + ")
-        line = ax.errorbar(x, m, yerr=s, marker=marker[method], ls=checks.get(check or None, "-"), capsize=2, label=lab, color=colour[method])
-        bad = [(1 / d, self.accuracy(lab, d)[0]) for d in ds if self.collapsed(lab, d)]
-        if bad: ax.scatter(*zip(*bad), marker="x", s=70, color=line[0].get_color(), zorder=3)
-    dense = [r["test_acc"] for r in self.ok() if r["method"] == "dense"]
-    if dense: ax.axhline(sum(dense) / len(dense), ls="--", color="gray", label="dense")
-    ax.set(xscale="log", xlabel="compression", ylabel="test accuracy", ylim=(0, 1.02),
-           title=f"{self.config['dataset']} / {self.config['model']}, {len(self.config['seeds'])} seeds")
-    if len(labels) > 8: ax.legend(fontsize=7, ncol=1 + len(labels) // 20, loc="upper left", bbox_to_anchor=(1.01, 1))
-    else: ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    return fig
-
-def plot_sweep_layers(self:SweepResults, density:float|None=None, seed:int|None=None, ax=None):
-    "Per-layer densities of every method at one density (the lowest by default) and seed"
-    from ntk_paths.masks import plot_layer_densities
-    density = density or min(self.config["densities"]); seed = self.config["seeds"][0] if seed is None else seed
-    series = {self.label(r): r["layer_densities"] for r in self.ok() if r["method"] != "dense" and not r.get("sanity")
-              and math.isclose(r["density"], density) and r["seed"] == seed}
-    if not series: raise ValueError(f"no finished run without a sanity check at density {density:g} and seed {seed}")
-    return plot_layer_densities(series, ax=ax, title=f"per-layer density at overall density {density:g} (seed {seed})")
-
-def plot_critical(self:SweepResults, ax=None):
-    "The largest compression of the grid at which a method left every layer alive, in every seed"
-    fig, ax = _figure(ax, (6, 3.8))
-    crit = {k: v for k, v in self.critical().items() if " + " not in k}
-    order = sorted(crit, key=lambda k: crit[k] or 0)
-    ax.barh(order, [math.log10(crit[k]) if crit[k] else 0 for k in order], color="#4c72b0")
-    ax.set(xlabel="largest compression without a collapsed layer (log₁₀)", title="critical compression")
-    ax.grid(axis="x", alpha=0.3)
-    return fig
-
-def plot_spectra(self:SweepResults, density:float|None=None, seed:int|None=None, ax=None):
-    "NTK eigenvalues (largest 50) of every method's mask at one density, and of the dense network"
-    fig, ax = _figure(ax)
-    density = density or min(self.config["densities"]); seed = self.config["seeds"][0] if seed is None else seed
-    rs = [r for r in self.ok() if "ntk" in r and r["seed"] == seed and not r.get("sanity")
-          and (r["method"] == "dense" or math.isclose(r["density"], density))]
-    if not rs: raise ValueError("no NTK statistics in these results: run the sweep with ntk_samples > 0 (--ntk-samples)")
-    for r in rs:
-        ax.plot(r["ntk"]["top"], color="black" if r["method"] == "dense" else None, lw=2.5 if r["method"] == "dense" else 1,
-                label=r["method"])
-    ax.set(yscale="log", xlabel="index", ylabel="NTK eigenvalue", title=f"NTK spectra at density {density:g} (seed {seed})")
-    ax.legend(fontsize=7, ncol=2); ax.grid(alpha=0.3)
-    return fig
-
-def save_plots(self:SweepResults, folder) -> list[Path]:
-    "Write every plot that the results allow as PNG into `folder`"
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    made = []
-    for name, f in [("accuracy", self.plot_accuracy), ("layers", self.plot_sweep_layers), ("critical", self.plot_critical),
-                    ("spectra", self.plot_spectra)]:
-        try: fig = f()
-        except ValueError: continue
-        fig.savefig(folder / f"{name}.png", dpi=120, bbox_inches="tight"); made.append(folder / f"{name}.png")
-    atomic_write(folder / "table.md", lambda fh: fh.write(self.table().encode())); made.append(folder / "table.md")
-    return made
-
-SweepResults.plot_accuracy, SweepResults.plot_sweep_layers, SweepResults.plot_critical = plot_accuracy, plot_sweep_layers, plot_critical
-SweepResults.plot_spectra, SweepResults.save_plots = plot_spectra, save_plots
-SweepResults.plot = plot_accuracy
+# %% ../nbs/09_sweep.ipynb #abdda4ff
+__getattr__ = moved_names("ntk_paths.sweep", "ntk_paths.plots", dict(
+    plot_accuracy="plot_accuracy", plot_sweep_layers="plot_sweep_layers", plot_critical="plot_critical",
+    plot_spectra="plot_sweep_spectra", save_plots="save_plots", FAMILIES="FAMILIES"))   # figures: see `plots`

@@ -4,153 +4,22 @@
 
 # %% ../nbs/11_widgets.ipynb #c67db37e
 from __future__ import annotations
-import contextlib, copy, functools, html, io, math, time, traceback
-import numpy as np
+import contextlib, functools, html, math, time, traceback
 import torch
 from torch import nn, Tensor
 import ipywidgets as W
-from .masks import Masks, n_keep, plot_layer_densities, topk_masks, prunable
-from .models import MODELS, make_model, init_weights
+from .masks import Masks, prunable
+from .models import MODELS, make_model
+from .plots import plot_layer_densities, mask_image, plot_mask, plot_spectra, figure_png
 from .data import TensorData, load_dataset, noise_batch, balanced_batch
 from .scores import SCORES
-from .prune import survival_scores
+from .prune import Ranked, ScoreCache
 from .ntk import ntk_eigvals, spectrum_stats
 from .paths import path_kernel_eigvals, path_kernel_trace
 from .io import default_device
 
 # %% auto #0
-__all__ = ['KERNELS', 'mask_image', 'plot_mask', 'plot_spectra', 'figure_png', 'Ranked', 'ScoreCache', 'models_for',
-           'MaskExplorer', 'SpectrumExplorer', 'CompareView']
-
-# %% ../nbs/11_widgets.ipynb #930d7807
-def _order(counts:Tensor) -> Tensor: return torch.argsort(-counts.double(), stable=True)
-
-def mask_image(mask:Tensor,          # one layer's bool mask: (out, in) or (out, in, *kernel)
-               sort:bool=False,      # order rows and columns by the number of weights they keep
-               max_side:int=1024,    # larger kernel grids show each kernel's kept fraction instead
-              )->dict:
-    "A layer's mask as a 2-D image (NaN between kernels) with what its axes mean"
-    m = mask.detach().cpu().bool()
-    if m.dim() < 2: raise ValueError(f"a mask of shape {tuple(m.shape)} is not a weight matrix or convolution")
-    m = m.view(m.shape[0], m.shape[1], *(m.shape[2:] or (1, 1)))
-    if m.dim() == 3: m = m.unsqueeze(2)                                     # Conv1d: kernels of height 1
-    out, cin = m.shape[:2]
-    rows, cols = (_order(m.flatten(1).sum(1)), _order(m.transpose(0, 1).flatten(1).sum(1))) if sort else \
-                 (torch.arange(out), torch.arange(cin))
-    m = m[rows][:, cols]
-    conv = mask.dim() > 2
-    if m.dim() == 4 and (m.shape[2], m.shape[3]) == (1, 1):
-        img, kind = m[:, :, 0, 0].float().numpy(), "weights"
-    elif m.dim() == 4 and out * (m.shape[2] + 1) <= max_side and cin * (m.shape[3] + 1) <= max_side:
-        kh, kw = m.shape[2:]
-        img = np.full((out * (kh + 1) - 1, cin * (kw + 1) - 1), np.nan, dtype=np.float32)
-        tiles = m.float().permute(0, 2, 1, 3).numpy()                       # (out, kh, in, kw)
-        for i in range(kh):
-            for j in range(kw): img[i::kh + 1, j::kw + 1] = tiles[:, i, :, j]
-        kind = "kernels"
-    else: img, kind = m.flatten(2).float().mean(2).numpy(), "kernel fraction"
-    unit = "channel" if conv else "unit"
-    return dict(image=img, kind=kind, rows=int(out), cols=int(cin), kernel=tuple(m.shape[2:]), row_order=rows, col_order=cols,
-                ylabel=f"output {unit}s" + (" (sorted)" if sort else ""), xlabel=f"input {unit}s" + (" (sorted)" if sort else ""))
-
-# %% ../nbs/11_widgets.ipynb #1c9e2184
-def plot_mask(mask:Tensor, name:str="", sort:bool=False, ax=None, max_side:int=1024):
-    "Heat map of one layer's mask (kept weights dark); returns the figure"
-    from ntk_paths.io import new_figure
-    im = mask_image(mask, sort, max_side)
-    if ax is None: fig = new_figure((4.6, 3.9)); ax = fig.subplots()
-    else: fig = ax.figure
-    import matplotlib
-    cmap = matplotlib.colormaps["Greys"].with_extremes(bad="#cfe3f5")        # kept black, pruned white, gaps blue
-    img = ax.imshow(im["image"], cmap=cmap, vmin=0, vmax=1, interpolation="nearest", aspect="auto")
-    if im["kind"] == "kernel fraction": fig.colorbar(img, ax=ax, label="kept fraction of each kernel", shrink=0.8)
-    if im["kind"] == "kernels":                                            # ticks at channels, not pixels
-        for axis, n, size in ((ax.yaxis, im["rows"], im["kernel"][0]), (ax.xaxis, im["cols"], im["kernel"][1])):
-            ch = np.unique(np.linspace(0, n - 1, min(n, 6)).round().astype(int))
-            axis.set_ticks(ch * (size + 1) + (size - 1) / 2, [str(c) for c in ch])
-    kept, n = int(mask.sum()), mask.numel()
-    ax.set_title(f"{name} {tuple(mask.shape)}\nkept {kept:,} of {n:,} ({kept / n:.3g})" + (" — COLLAPSED" if kept == 0 else ""),
-                 fontsize=9, color="red" if kept == 0 else "black")
-    ax.set_xlabel(im["xlabel"], fontsize=8); ax.set_ylabel(im["ylabel"], fontsize=8); ax.tick_params(labelsize=7)
-    return fig
-
-def plot_spectra(spectra:dict,           # {label: eigenvalues, largest first}; "dense" is drawn in black
-                 ax=None, title:str="", ylabel:str="eigenvalue"):
-    "Eigenvalues against their index, log scale, one line per network"
-    from ntk_paths.io import new_figure
-    if ax is None: fig = new_figure((5.6, 3.9)); ax = fig.subplots()
-    else: fig = ax.figure
-    for label, ev in spectra.items():
-        ev = torch.as_tensor(ev).double().cpu()
-        top = ev.max().item() if len(ev) else 0.0
-        nz = ev[ev > top * 1e-12] if top > 0 else ev[:0]          # numerically zero eigenvalues are counted, not drawn
-        if len(nz) < len(ev): label = f"{label} (+{len(ev) - len(nz)} zero)"
-        ev, dense = nz, label == "dense"
-        ax.plot(range(1, len(ev) + 1), ev, color="black" if dense else None, lw=2.2 if dense else 1.2, label=label,
-                marker="." if len(ev) <= 30 else None)
-    ax.set_yscale("log"); ax.set_xlabel("index", fontsize=8); ax.set_ylabel(ylabel, fontsize=8)
-    ax.grid(alpha=0.3); ax.tick_params(labelsize=7)
-    if title: ax.set_title(title, fontsize=9)
-    if spectra: ax.legend(fontsize=7)
-    return fig
-
-def figure_png(fig, dpi:int=80, margins:dict|None=None) -> bytes:
-    "A matplotlib figure as PNG bytes (what the explorers send); fixed `margins` draw once, a tight box twice"
-    buf = io.BytesIO()
-    if margins: fig.subplots_adjust(**margins); fig.savefig(buf, format="png", dpi=dpi)
-    else: fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return buf.getvalue()
-
-# %% ../nbs/11_widgets.ipynb #2cc7321d
-class Ranked:
-    "Survival scores sorted once; `masks(density)` is one threshold"
-    def __init__(self, scores:dict[str, Tensor], floor:float, meta:dict):
-        self.scores, self.floor, self.meta = scores, floor, meta
-        self.total = sum(s.numel() for s in scores.values())
-        self.sorted = torch.cat([s.flatten() for s in scores.values()]).sort(descending=True).values
-
-    def masks(self, density:float) -> Masks:
-        "Exactly round(density · total) weights: the top of the survival ranking"
-        if not self.floor <= density <= 1: raise ValueError(f"density must be in [{self.floor:g}, 1], got {density}")
-        k = n_keep(density, self.total)
-        thr = self.sorted[k - 1]
-        m = Masks({n: s >= thr for n, s in self.scores.items()}, dict(self.meta, density=density))
-        if m.kept != k: m = Masks(dict(topk_masks(self.scores, density)), m.meta)   # ties (not expected): exact top-k
-        return m
-
-def _key(model): return model if isinstance(model, str) else f"{type(model).__name__}@{id(model)}"
-
-class ScoreCache:
-    "Networks and survival scores, computed once per model / method / iterations / seed / device"
-    def __init__(self, input_shape:tuple, num_classes:int, data:TensorData|None=None, floor:float=1e-4):
-        self.input_shape, self.num_classes, self.data, self.floor = tuple(input_shape), num_classes, data, floor
-        self._nets, self._ranked, self.misses, self.hits = {}, {}, 0, 0
-
-    def model(self, model, seed:int=0, device:str="cpu") -> nn.Module:
-        "The network: a name from `MODELS` built and initialised from `seed`, or your module (copied to `device`)"
-        key = (_key(model), seed if isinstance(model, str) else None, device)
-        if key not in self._nets:
-            if isinstance(model, str): net = init_weights(make_model(model, self.input_shape, self.num_classes), seed)
-            else: net = model if next(model.parameters()).device == torch.device(device) else copy.deepcopy(model)
-            self._nets[key] = net.to(device).eval()
-        return self._nets[key]
-
-    def ranked(self, model, method:str, iterations:int|None=None, seed:int=0, device:str="cpu", on_step=None) -> Ranked:
-        "Survival scores of `method` on the network (pruned once, down to `floor`)"
-        T = SCORES[method].iterations if iterations is None else iterations
-        key = (_key(model), method, T, seed, device)
-        if key in self._ranked: self.hits += 1; return self._ranked[key]
-        net = self.model(model, seed, device)
-        sv = survival_scores(net, method, self.floor, iterations=T, seed=seed, progress=False, _on_step=on_step,
-                             data=self.data if SCORES[method].data != "none" else None,
-                             input_shape=self.input_shape)
-        self.misses += 1
-        self._ranked[key] = Ranked(sv, self.floor, dict(method=method, iterations=T, seed=seed, floor=self.floor))
-        return self._ranked[key]
-
-    def masks(self, model, method:str, density:float, iterations:int|None=None, seed:int=0, device:str="cpu",
-              on_step=None) -> Masks:
-        return self.ranked(model, method, iterations, seed, device, on_step).masks(density)
+__all__ = ['KERNELS', 'models_for', 'MaskExplorer', 'SpectrumExplorer', 'CompareView']
 
 # %% ../nbs/11_widgets.ipynb #b2ca4095
 @functools.lru_cache(maxsize=8)
