@@ -31,14 +31,15 @@ def compare(dataset:str="digits",       # a name from `DATASETS`
             progress:bool=True,
             overwrite:bool=False,       # set aside (not delete) the results of another comparison in `out`
             command:str|None=None,      # recorded with the results (the CLI passes its command line)
+            executor="local",           # where the runs happen: a name from `EXECUTORS` or an `Executor`
            )->SweepResults:
     "Prune with each method at each density, train, and compare test accuracy: a resumable `sweep`"
     cfg = SweepConfig(dataset=dataset, model=model, methods=list(SCORES) if methods is None else list(methods),
                       densities=list(densities), seeds=list(seeds), sanity=[None], epochs=epochs, lr=lr,
                       batch_size=batch_size, iterations=dict(iterations or {}), device=device)
     command = command or f"compare({', '.join(f'{k}={v!r}' for k, v in cfg.__dict__.items())})"
-    if out is not None: return sweep(cfg, out, command=command, overwrite=overwrite, progress=progress)
-    with tempfile.TemporaryDirectory() as d: return sweep(cfg, d, command=command, progress=progress)
+    if out is not None: return sweep(cfg, out, command=command, overwrite=overwrite, progress=progress, executor=executor)
+    with tempfile.TemporaryDirectory() as d: return sweep(cfg, d, command=command, progress=progress, executor=executor)
 
 # %% ../nbs/08_experiments.ipynb #17af5822
 def _collapsed(model, method, c, prune_kw):

@@ -4,7 +4,8 @@
 
 # %% ../nbs/09_sweep.ipynb #c46a0175
 from __future__ import annotations
-import json, math, os, re, shlex, sys, time, traceback
+import functools, json, math, os, re, sys, time, traceback
+from typing import Callable, Iterator
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
@@ -21,7 +22,8 @@ from .checks import moved_names
 
 
 # %% auto #0
-__all__ = ['RESULTS', 'META', 'SweepConfig', 'run_id', 'sweep', 'SweepResults', 'load_sweep']
+__all__ = ['EXECUTORS', 'RESULTS', 'META', 'SweepConfig', 'run_id', 'run_one', 'Executor', 'LocalExecutor', 'get_executor',
+           'sweep', 'SweepResults', 'load_sweep']
 
 # %% ../nbs/09_sweep.ipynb #63d5b420
 @dataclass
@@ -117,6 +119,37 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
                prune_seconds=t1 - t0, train_seconds=res.seconds)
     return row
 
+# %% ../nbs/09_sweep.ipynb #fa697a14
+def run_one(cfg:SweepConfig, data, device, run:dict) -> dict:
+    "The results row of one run: its measurements, or the error that stopped it (never raises)"
+    t0 = time.perf_counter()
+    row = dict(run_id=run_id(run), **run, compression=1 / run["density"])
+    try: row.update(status="ok", **_measure(cfg, data, run, device))
+    except Exception as e:   # recorded, and the sweep goes on
+        row.update(status="failed", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=3))
+    row["seconds"] = time.perf_counter() - t0
+    return row
+
+# %% ../nbs/09_sweep.ipynb #c0217cb2
+class Executor:
+    "Runs the tasks of a sweep somewhere; `map` yields one result per run, in the order they finish"
+    name = "executor"
+    def map(self, task:Callable[[dict], dict], runs:list[dict]) -> Iterator[dict]: raise NotImplementedError
+
+class LocalExecutor(Executor):
+    "In this process, one run after another"
+    name = "local"
+    def map(self, task, runs):
+        for run in runs: yield task(run)
+
+EXECUTORS = {"local": LocalExecutor}
+
+def get_executor(executor:str|Executor) -> Executor:
+    "An `Executor`, or the one registered under a name in `EXECUTORS`"
+    if isinstance(executor, Executor): return executor
+    if executor in EXECUTORS: return EXECUTORS[executor]()
+    raise ValueError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}, or pass an Executor")
+
 # %% ../nbs/09_sweep.ipynb #6e6bee53
 RESULTS, META = "results.jsonl", "sweep.json"
 
@@ -169,26 +202,26 @@ def sweep(cfg:SweepConfig,               # what to run
           command:str|None=None,         # recorded in sweep.json (the CLI passes the command line)
           retry_failed:bool=False,       # run again the runs recorded as failed
           overwrite:bool=False,          # discard results in `out` from another configuration
-          progress:bool=True)->SweepResults:
+          progress:bool=True,
+          executor:str|Executor="local", # where the runs happen: a name from `EXECUTORS` or an `Executor`
+         )->SweepResults:
     "Run every configuration not yet in `out`, appending one row per finished run"
     cfg.validate()
+    ex = get_executor(executor)
     out = Path(out)
     with FolderLock(out, "sweep"):          # a second sweep in the same folder is refused while this one runs
         _prepare(cfg, out, command or f"sweep({cfg!r})", overwrite)
         repair_jsonl(out / RESULTS)
         done = {r["run_id"]: r["status"] for r in read_jsonl(out / RESULTS)}
         todo = [r for r in cfg.runs() if done.get(run_id(r)) not in ("ok", None if retry_failed else "failed")]
-        if todo:
-            data = load_dataset(cfg.dataset)
-            device = cfg.device or default_device()
-        for run in tqdm(todo, desc=f"sweep → {out}", disable=not progress):
-            t0 = time.perf_counter()
-            row = dict(run_id=run_id(run), **run, compression=1 / run["density"])
-            try: row.update(status="ok", **_measure(cfg, data, run, device))
-            except Exception as e:   # recorded, and the sweep goes on
-                row.update(status="failed", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=3))
-            row["seconds"] = time.perf_counter() - t0
-            append_jsonl(out / RESULTS, row)
+        if not todo: return load_sweep(out)
+        task = functools.partial(run_one, cfg, load_dataset(cfg.dataset), cfg.device or default_device())
+        failed = 0
+        with tqdm(total=len(todo), desc=f"sweep → {out}", disable=not progress) as bar:
+            for row in ex.map(task, todo):
+                append_jsonl(out / RESULTS, row)
+                failed += row["status"] != "ok"
+                bar.update(); bar.set_postfix(failed=failed, refresh=False)
     return load_sweep(out)
 
 # %% ../nbs/09_sweep.ipynb #f715b815
