@@ -57,6 +57,7 @@ def _choice(kind:str, name:str, choices) -> str:
     raise ValueError(f"unknown {kind} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
                      + f"; choose from: {', '.join(choices)}")
 
+# %% ../nbs/10_cli.ipynb #2a5ffbea
 def _prune_setup(a):
     "The model to prune and the data it needs: data-free methods load no dataset, so they run offline"
     _choice("method", a.method, SCORES); _choice("dataset", a.dataset, DATASETS); _choice("model", a.model, MODELS)
@@ -71,6 +72,7 @@ def _prune_setup(a):
                          f"{data.num_classes} classes; drop --input-shape/--num-classes or use a data-free method")
     return init_weights(make_model(a.model, shape, k), a.seed), data
 
+# %% ../nbs/10_cli.ipynb #e1b1a0d5
 def cmd_prune(a) -> int:
     net, data = _prune_setup(a)
     t0 = time.perf_counter()
@@ -84,12 +86,14 @@ def cmd_prune(a) -> int:
     if a.out: print(f"wrote {masks.save(a.out)} and {Path(a.out).with_suffix('.json')}")
     return 0
 
+# %% ../nbs/10_cli.ipynb #bb412e52
 def cmd_report(a) -> int:
     masks = Masks.load(a.path)
     print(masks)
     if masks.meta: print("\n" + ", ".join(f"{k}={v}" for k, v in masks.meta.items()))
     return 0
 
+# %% ../nbs/10_cli.ipynb #246fdd77
 def cmd_sweep(a) -> int:
     cfg = SweepConfig.from_file(a.config) if a.config else SweepConfig()
     for k in ("dataset", "model", "methods", "densities", "seeds", "epochs", "lr", "batch_size", "optimizer", "weight_decay",
@@ -108,12 +112,14 @@ def cmd_sweep(a) -> int:
     print("\nwrote " + ", ".join(str(p) for p in res.save_plots(a.out)))
     return 0
 
+# %% ../nbs/10_cli.ipynb #a51d6b89
 def cmd_plot(a) -> int:
     res = load_sweep(a.path)
     print(res.table())
     print("\nwrote " + ", ".join(str(p) for p in res.save_plots(a.out or a.path)))
     return 0
 
+# %% ../nbs/10_cli.ipynb #9e559809
 def cmd_list(a) -> int:
     print("methods: " + ", ".join(f"{k} ({v.iterations} it, data: {v.data})" for k, v in SCORES.items()))
     print("models: " + ", ".join(MODELS))
@@ -121,9 +127,8 @@ def cmd_list(a) -> int:
     return 0
 
 # %% ../nbs/10_cli.ipynb #c99cd907
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ntk-paths", description="Prune neural networks at initialisation and compare methods.")
-    sub = p.add_subparsers(dest="command")
+def _compare_parser(sub) -> argparse.ArgumentParser:
+    "The `compare` subcommand: every method at a few densities on one model, with the defaults of `compare`"
     c = sub.add_parser("compare", help="prune with several methods and densities, train, print a table, write a plot",
                        description="The defaults (handwritten digits, an MLP 64-256-256-10, all methods, four densities, "
                                    "30 epochs) need no download and finish in about 75 s on two CPU cores.")
@@ -142,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="set aside (as .bak files) the results of another comparison in --out")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=cmd_compare)
+    return c
+
+# %% ../nbs/10_cli.ipynb #2adb4c44
+def _prune_parser(sub) -> argparse.ArgumentParser:
+    "The `prune` subcommand: prune one model, print its per-layer table, save the masks"
     r = sub.add_parser("prune", help="prune one model and save its masks")
     r.add_argument("--model", default="mlp"); r.add_argument("--dataset", default="digits")
     r.add_argument("--method", default="synflow")
@@ -160,8 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="mask file to write (e.g. masks.pt)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_prune)
-    s = sub.add_parser("report", help="print a saved mask file")
-    s.add_argument("path"); s.set_defaults(func=cmd_report)
+    return r
+
+# %% ../nbs/10_cli.ipynb #4d3682af
+def _sweep_parser(sub) -> argparse.ArgumentParser:
+    "The `sweep` subcommand: options override the --config file; None means the configuration's value"
     w = sub.add_parser("sweep", help="methods × densities × seeds × sanity checks; resumable; results, table and plots in --out",
                        description="Runs every configuration not yet in the results folder (re-run the same command to resume "
                                    "an interrupted sweep). Options override the --config file (TOML or JSON).")
@@ -181,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--overwrite", action="store_true", help="discard results of another configuration in --out")
     w.add_argument("--quiet", action="store_true")
     w.set_defaults(func=cmd_sweep)
+    return w
+
+# %% ../nbs/10_cli.ipynb #96672217
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ntk-paths", description="Prune neural networks at initialisation and compare methods.")
+    sub = p.add_subparsers(dest="command")
+    c = _compare_parser(sub)
+    r = _prune_parser(sub)
+    s = sub.add_parser("report", help="print a saved mask file")
+    s.add_argument("path"); s.set_defaults(func=cmd_report)
+    w = _sweep_parser(sub)
     pl = sub.add_parser("plot", help="table and plots of a sweep folder")
     pl.add_argument("path"); pl.add_argument("--out", default=None, help="where to write the PNGs (default: the sweep folder)")
     pl.set_defaults(func=cmd_plot)
@@ -189,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         _show_defaults(q, {k: v for k, v in SweepConfig().__dict__.items()} if q is w else {})
     return p
 
+# %% ../nbs/10_cli.ipynb #a61a400b
 def _show_defaults(p:argparse.ArgumentParser, fallback:dict):
     "Append '(default: …)' to every option's help; `fallback` gives the defaults of options that default to None"
     for act in p._actions:
@@ -200,6 +225,7 @@ def _show_defaults(p:argparse.ArgumentParser, fallback:dict):
         if d is None: continue
         act.help = (act.help + " " if act.help else "") + f"(default: {str(d).replace('%', '%%')})"
 
+# %% ../nbs/10_cli.ipynb #577766a4
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `ntk-paths` command"
     p = build_parser()

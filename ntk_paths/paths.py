@@ -113,27 +113,33 @@ class SquaredNetwork(TorchFunctionMode):
                                   "leaky ReLU, identity), max/average pooling, eval-mode BatchNorm, residual additions, "
                                   "flatten/reshape/concatenation and dropout in eval mode. Replace it, or use the NTK "
                                   "(empirical_ntk), which holds for any network.")
-    def _avg(self, func, n, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
-        if not count_include_pad or divisor_override is not None or ceil_mode:
-            raise NotImplementedError("the squared network supports average pooling with the default divisor only")
-        return _sum_pool(n, x, kernel_size, stride, padding) / math.prod(_tuple(kernel_size, n)) ** 2
-    def _adaptive(self, func, n, x, output_size, *a, **kw):
-        sizes, outs = x.shape[-n:], [o or L for o, L in zip(_tuple(output_size, n), x.shape[-n:])]
-        counts = _window_counts(sizes, outs, x)
-        # sum over each cell: an average times the cell size; average pooling squares its 1/size coefficient
-        total = F.__dict__[f"adaptive_avg_pool{n}d"](x, outs) * counts
-        return total / counts ** 2 if "avg" in func.__name__ else total
-    def _batch_norm(self, x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-        if running_mean is None or running_var is None:
-            raise NotImplementedError("BatchNorm without running statistics normalises with batch statistics, "
-                                      "which has no path decomposition; use track_running_stats=True")
-        a = torch.rsqrt(running_var + eps) * (weight if weight is not None else 1)
-        shape = (1, -1) + (1,) * (x.dim() - 2)
-        y = x * (a ** 2).view(shape).to(x.dtype)
-        if self.bias:
-            s = (bias if bias is not None else 0) - a * running_mean
-            y = y + (s ** 2).view(shape).to(x.dtype)
-        return y
+
+# %% ../nbs/04_paths.ipynb #80f1f634
+def _squared_avg_pool(self:SquaredNetwork, func, n, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    if not count_include_pad or divisor_override is not None or ceil_mode:
+        raise NotImplementedError("the squared network supports average pooling with the default divisor only")
+    return _sum_pool(n, x, kernel_size, stride, padding) / math.prod(_tuple(kernel_size, n)) ** 2
+
+def _squared_adaptive_pool(self:SquaredNetwork, func, n, x, output_size, *a, **kw):
+    sizes, outs = x.shape[-n:], [o or L for o, L in zip(_tuple(output_size, n), x.shape[-n:])]
+    counts = _window_counts(sizes, outs, x)
+    # sum over each cell: an average times the cell size; average pooling squares its 1/size coefficient
+    total = F.__dict__[f"adaptive_avg_pool{n}d"](x, outs) * counts
+    return total / counts ** 2 if "avg" in func.__name__ else total
+
+def _squared_batch_norm(self:SquaredNetwork, x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    if running_mean is None or running_var is None:
+        raise NotImplementedError("BatchNorm without running statistics normalises with batch statistics, "
+                                  "which has no path decomposition; use track_running_stats=True")
+    a = torch.rsqrt(running_var + eps) * (weight if weight is not None else 1)
+    shape = (1, -1) + (1,) * (x.dim() - 2)
+    y = x * (a ** 2).view(shape).to(x.dtype)
+    if self.bias:
+        s = (bias if bias is not None else 0) - a * running_mean
+        y = y + (s ** 2).view(shape).to(x.dtype)
+    return y
+
+SquaredNetwork._avg, SquaredNetwork._adaptive, SquaredNetwork._batch_norm = _squared_avg_pool, _squared_adaptive_pool, _squared_batch_norm
 
 # %% ../nbs/04_paths.ipynb #c6a37b4f
 def _weights(model:nn.Module) -> dict[str, tuple[str, nn.Module]]:
@@ -147,11 +153,13 @@ def _weights(model:nn.Module) -> dict[str, tuple[str, nn.Module]]:
                                       "does not cover; it handles Conv/Linear layers and BatchNorm")
     return out
 
+# %% ../nbs/04_paths.ipynb #7ac1d5b4
 def _is_container(m:nn.Module) -> bool:
     "Modules that only hold others (and parametrization lists)"
     return isinstance(m, (nn.ModuleList, nn.ModuleDict, nn.utils.parametrize.ParametrizationList)) or \
         type(m).__module__.startswith("torch.nn.utils.parametriz")
 
+# %% ../nbs/04_paths.ipynb #d08df87f
 def _squared_setup(model, masks, bias, input_shape):
     "The weights, leaves u = θ²·m and the float64 state of the squared network"
     shape = tuple(input_shape or input_shape_of(model) or ())
@@ -170,6 +178,7 @@ def _squared_setup(model, masks, bias, input_shape):
     other.update({k: v.detach().double() for k, v in model.named_buffers() if v.is_floating_point()})
     return shape, u, paths, other
 
+# %% ../nbs/04_paths.ipynb #4846671e
 def _R2(model, u:dict, paths:dict, other:dict, shape, bias:bool) -> Tensor:
     "R₂(u) = Σ_p Π_{j∈p} u_j: the summed output of the squared network on an all-ones input"
     dev = next(iter(u.values())).device
@@ -178,6 +187,7 @@ def _R2(model, u:dict, paths:dict, other:dict, shape, bias:bool) -> Tensor:
         out = functional_call(model, {**other, **{paths[n]: t for n, t in u.items()}}, (x,))
     return out.sum()
 
+# %% ../nbs/04_paths.ipynb #6cea5cbf
 def squared_pass(model:nn.Module,           # a ReLU network; not modified
                  masks:Masks|None=None,     # pruned weights (and their paths) are removed
                  bias:bool=False,           # biases (and BatchNorm shifts) as their own paths, or excluded
@@ -243,6 +253,7 @@ class Paths:
     def __len__(self): return len(self.start)
     def __repr__(self): return f"Paths({len(self):,} paths through {len(self.weights)} weight layers)"
 
+# %% ../nbs/04_paths.ipynb #64bc9e31
 def _steps(model:nn.Module):
     "(name, module) of the leaf layers of a Sequential, in order; refuses other structures"
     if not isinstance(model, nn.Sequential):
@@ -252,6 +263,7 @@ def _steps(model:nn.Module):
     if len({id(m) for _, m in leaves}) != len(leaves): raise ValueError("a layer appears twice in the network; give each use its own module")
     return leaves
 
+# %% ../nbs/04_paths.ipynb #bd590bb3
 def _count_step(m:nn.Module, c:Tensor) -> Tensor:
     "Paths ending at each unit after layer `m`, from the paths ending at its inputs `c` (every edge once)"
     ones = lambda: torch.ones_like(m.weight, dtype=c.dtype)
@@ -267,6 +279,7 @@ def _count_step(m:nn.Module, c:Tensor) -> Tensor:
         return m(c) * _window_counts(c.shape[-n:], outs, c)
     raise ValueError(f"path_decomposition does not handle {type(m).__name__}")
 
+# %% ../nbs/04_paths.ipynb #5a3d1a67
 def count_paths(model:nn.Module, input_shape:tuple|None=None) -> int:
     "The number of input→output paths of a Sequential network, from one pass of path counts (nothing listed)"
     c = torch.ones(1, *tuple(input_shape or model.input_shape), dtype=torch.float64)
@@ -277,6 +290,7 @@ def count_paths(model:nn.Module, input_shape:tuple|None=None) -> int:
             c = _count_step(m, c)
     return int(c.sum().item())
 
+# %% ../nbs/04_paths.ipynb #eba77ecb
 def enumerate_paths(model:nn.Module, input_shape:tuple|None=None, max_paths:int=100_000) -> Paths:
     "List every path of a small bias-free Sequential ReLU network"
     shape = tuple(input_shape or model.input_shape)

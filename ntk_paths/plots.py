@@ -233,6 +233,7 @@ def plot_accuracy(self:SweepResults, ax=None, sanity:bool=True,
     ax.grid(alpha=0.3)
     return fig
 
+# %% ../nbs/09a_plots.ipynb #f67c9320
 def plot_sweep_layers(self:SweepResults, density:float|None=None, seed:int|None=None, ax=None):
     "Per-layer densities of every method at one density (the lowest by default) and seed"
     density = density or min(self.config["densities"]); seed = self.config["seeds"][0] if seed is None else seed
@@ -241,6 +242,7 @@ def plot_sweep_layers(self:SweepResults, density:float|None=None, seed:int|None=
     if not series: raise ValueError(f"no finished run without a sanity check at density {density:g} and seed {seed}")
     return plot_layer_densities(series, ax=ax, title=f"per-layer density at overall density {density:g} (seed {seed})")
 
+# %% ../nbs/09a_plots.ipynb #4589aa16
 def plot_critical(self:SweepResults, ax=None):
     "The largest compression of the grid at which a method left every layer alive, in every seed"
     fig, ax = _figure(ax, (6, 3.8))
@@ -251,6 +253,7 @@ def plot_critical(self:SweepResults, ax=None):
     ax.grid(axis="x", alpha=0.3)
     return fig
 
+# %% ../nbs/09a_plots.ipynb #82d0fc42
 def plot_sweep_spectra(self:SweepResults, density:float|None=None, seed:int|None=None, ax=None):
     "NTK eigenvalues (largest 50) of every method's mask at one density, and of the dense network"
     fig, ax = _figure(ax)

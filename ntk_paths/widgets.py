@@ -33,6 +33,7 @@ def models_for(input_shape:tuple, num_classes:int) -> tuple[str, ...]:
         except Exception: pass
     return tuple(ok)
 
+# %% ../nbs/11_widgets.ipynb #9dc41013
 def _setup(data, input_shape, num_classes):
     "(TensorData or None, input shape, number of classes) from what the user gave"
     if isinstance(data, str): data = load_dataset(data)
@@ -43,6 +44,7 @@ def _setup(data, input_shape, num_classes):
 
 def _devices() -> list[str]: return (["cuda"] if torch.cuda.is_available() else []) + ["cpu"]
 
+# %% ../nbs/11_widgets.ipynb #a6d93b42
 def _html_table(rows:list[dict]) -> str:
     if not rows: return ""
     head = "".join(f"<th style='padding:2px 8px'>{html.escape(k)}</th>" for k in rows[0])
@@ -50,6 +52,7 @@ def _html_table(rows:list[dict]) -> str:
                    for r in rows)
     return f"<table style='border-collapse:collapse;font-size:12px'><tr>{head}</tr>{body}</table>"
 
+# %% ../nbs/11_widgets.ipynb #a04f628d
 def _fmt(v) -> str:
     if isinstance(v, float): return "∞" if math.isinf(v) else f"{v:.4g}"
     if isinstance(v, int): return f"{v:,}"
@@ -57,6 +60,7 @@ def _fmt(v) -> str:
 
 _ERROR = "<div style='color:#b00020'><b>{kind}:</b> {msg}<details><summary>traceback</summary><pre style='font-size:10px'>{tb}</pre></details></div>"
 
+# %% ../nbs/11_widgets.ipynb #57f01fe6
 def _guarded(fn):
     "Run a callback with the controls locked; show an error in the widget instead of raising it"
     @functools.wraps(fn)
@@ -75,6 +79,7 @@ def _guarded(fn):
                 self.progress.layout.visibility = "hidden"; self.doing.value = ""
     return run
 
+# %% ../nbs/11_widgets.ipynb #e87d3547
 class _Explorer(W.VBox):
     "Model, seed and device controls, a progress bar, an error area, and the score cache"
     def __init__(self, model, data, input_shape, num_classes, seed, device, cache, floor):
@@ -126,6 +131,7 @@ class _Explorer(W.VBox):
 
 _WRAP = W.Layout(flex_flow="row wrap", align_items="flex-start")    # pictures side by side, one under the other when narrow
 
+# %% ../nbs/11_widgets.ipynb #943c3888
 def _density_slider(density:float, floor:float) -> W.FloatLogSlider:
     "A log-scale density slider from `floor` to 1; a start outside that range is an error, not silently clamped"
     if not (isinstance(density, (int, float)) and floor <= density <= 1):
@@ -194,37 +200,40 @@ class MaskExplorer(_Explorer):
         try: yield
         finally: self._busy -= 1; self._quiet = False
 
-    @_guarded
-    def _redraw(self, change=None):
-        if self._quiet: return
-        t0 = time.perf_counter()
-        self.masks = self.ranked.masks(self.density_w.value)
-        t1 = time.perf_counter()
-        m, T = self.masks, self.ranked.meta["iterations"]
-        collapsed = m.collapsed
-        how = (f"one {m.meta['method']} run of {T} iterations down to {self.cache.floor:g}, read at this density (exact at its steps)"
-               if T > 1 else f"{m.meta['method']}, one shot")
-        self.summary.value = (f"<b>density {m.density:.4g}</b> — kept {m.kept:,} of {m.total:,} weights, compression "
-                              f"{m.total / m.kept:,.1f}× &nbsp; <span style='color:{'#b00020' if collapsed else '#2e7d32'}'>"
-                              f"{'collapsed: ' + ', '.join(collapsed) if collapsed else 'no layer collapsed'}</span>"
-                              f"<br><small>{html.escape(how)}</small>")
-        self.plot_data["densities"] = {r["name"]: r["density"] for r in m.rows()}
-        fig = plot_layer_densities({"": self.plot_data["densities"]}, title=f"{m.meta['method']} at density {m.density:.3g}")
-        self.densities_img.value = figure_png(fig, margins=dict(left=0.12, right=0.98, top=0.91, bottom=0.3))
-        t2 = time.perf_counter()
-        self._redraw_layer()
-        self.timings = dict(threshold=t1 - t0, densities=t2 - t1, layer=self.timings.get("layer", 0.0), total=time.perf_counter() - t0)
+# %% ../nbs/11_widgets.ipynb #a2addd4d
+@_guarded
+def _mask_redraw(self:MaskExplorer, change=None):
+    if self._quiet: return
+    t0 = time.perf_counter()
+    self.masks = self.ranked.masks(self.density_w.value)
+    t1 = time.perf_counter()
+    m, T = self.masks, self.ranked.meta["iterations"]
+    collapsed = m.collapsed
+    how = (f"one {m.meta['method']} run of {T} iterations down to {self.cache.floor:g}, read at this density (exact at its steps)"
+           if T > 1 else f"{m.meta['method']}, one shot")
+    self.summary.value = (f"<b>density {m.density:.4g}</b> — kept {m.kept:,} of {m.total:,} weights, compression "
+                          f"{m.total / m.kept:,.1f}× &nbsp; <span style='color:{'#b00020' if collapsed else '#2e7d32'}'>"
+                          f"{'collapsed: ' + ', '.join(collapsed) if collapsed else 'no layer collapsed'}</span>"
+                          f"<br><small>{html.escape(how)}</small>")
+    self.plot_data["densities"] = {r["name"]: r["density"] for r in m.rows()}
+    fig = plot_layer_densities({"": self.plot_data["densities"]}, title=f"{m.meta['method']} at density {m.density:.3g}")
+    self.densities_img.value = figure_png(fig, margins=dict(left=0.12, right=0.98, top=0.91, bottom=0.3))
+    t2 = time.perf_counter()
+    self._redraw_layer()
+    self.timings = dict(threshold=t1 - t0, densities=t2 - t1, layer=self.timings.get("layer", 0.0), total=time.perf_counter() - t0)
 
-    @_guarded
-    def _redraw_layer(self, change=None):
-        if self._quiet or self.masks is None: return
-        t0 = time.perf_counter()
-        name = self.layer_w.value
-        self.plot_data["mask"] = mask_image(self.masks[name], self.sort_w.value)
-        fig = plot_mask(self.masks[name], name, self.sort_w.value)
-        fixed = self.plot_data["mask"]["kind"] != "kernel fraction"          # a colour bar needs the tight box
-        self.mask_img.value = figure_png(fig, margins=dict(left=0.16, right=0.97, top=0.85, bottom=0.13) if fixed else None)
-        self.timings["layer"] = time.perf_counter() - t0
+@_guarded
+def _mask_redraw_layer(self:MaskExplorer, change=None):
+    if self._quiet or self.masks is None: return
+    t0 = time.perf_counter()
+    name = self.layer_w.value
+    self.plot_data["mask"] = mask_image(self.masks[name], self.sort_w.value)
+    fig = plot_mask(self.masks[name], name, self.sort_w.value)
+    fixed = self.plot_data["mask"]["kind"] != "kernel fraction"          # a colour bar needs the tight box
+    self.mask_img.value = figure_png(fig, margins=dict(left=0.16, right=0.97, top=0.85, bottom=0.13) if fixed else None)
+    self.timings["layer"] = time.perf_counter() - t0
+
+MaskExplorer._redraw, MaskExplorer._redraw_layer = _mask_redraw, _mask_redraw_layer
 
 # %% ../nbs/11_widgets.ipynb #f426615a
 KERNELS = ("NTK on noise", "NTK on data", "Path Kernel")
@@ -270,43 +279,48 @@ class SpectrumExplorer(_Explorer):
     def _changed(self, change=None):
         if self.spectra: self.stale.value = "<span style='color:#8a6d00'>the settings changed: press <b>compute</b> for their spectra</span>"
 
-    def _inputs(self) -> Tensor:
-        n, dev = self.n_w.value, self.device_w.value
-        if self.kernel_w.value == "NTK on noise": return noise_batch(self.cache.input_shape, n, self.seed_w.value, device=dev)
-        x = self.data.x_train
-        per_class = -(-n // self.data.num_classes)
-        xb, _ = balanced_batch(x, self.data.y_train, per_class, self.seed_w.value)
-        return xb[:n].to(dev)
+# %% ../nbs/11_widgets.ipynb #cf0a22f9
+def _spectrum_inputs(self:SpectrumExplorer) -> Tensor:
+    "The batch of the NTK: noise, or a class-balanced batch of training inputs"
+    n, dev = self.n_w.value, self.device_w.value
+    if self.kernel_w.value == "NTK on noise": return noise_batch(self.cache.input_shape, n, self.seed_w.value, device=dev)
+    x = self.data.x_train
+    per_class = -(-n // self.data.num_classes)
+    xb, _ = balanced_batch(x, self.data.y_train, per_class, self.seed_w.value)
+    return xb[:n].to(dev)
 
-    def _spectrum(self, net, masks:Masks|None, x:Tensor|None) -> tuple[Tensor, dict]:
-        if self.kernel_w.value == "Path Kernel":
-            k = min(self.k_w.value, sum(p.numel() for p in net.parameters()) - 1)
-            top = path_kernel_eigvals(net, k, masks, self.cache.input_shape)
-            trace = path_kernel_trace(net, masks, input_shape=self.cache.input_shape)
-            return top, dict(trace=trace, lambda_max=top[0].item(), **{f"λ1/λ{k}": (top[0] / top[-1]).item()})
-        ev = ntk_eigvals(net, x, masks=masks)
-        s = spectrum_stats(ev)
-        rank = int((ev > ev.max() * 1e-10).sum()) if ev.max() > 0 else 0
-        return ev, dict(trace=s["trace"], lambda_max=s["lambda_max"], condition=s["condition"], effective_rank=s["effective_rank"],
-                        rank=f"{rank} of {len(ev)}")
+def _one_spectrum(self:SpectrumExplorer, net, masks:Masks|None, x:Tensor|None) -> tuple[Tensor, dict]:
+    "The eigenvalues of one network's kernel and the statistics the table shows"
+    if self.kernel_w.value == "Path Kernel":
+        k = min(self.k_w.value, sum(p.numel() for p in net.parameters()) - 1)
+        top = path_kernel_eigvals(net, k, masks, self.cache.input_shape)
+        trace = path_kernel_trace(net, masks, input_shape=self.cache.input_shape)
+        return top, dict(trace=trace, lambda_max=top[0].item(), **{f"λ1/λ{k}": (top[0] / top[-1]).item()})
+    ev = ntk_eigvals(net, x, masks=masks)
+    s = spectrum_stats(ev)
+    rank = int((ev > ev.max() * 1e-10).sum()) if ev.max() > 0 else 0
+    return ev, dict(trace=s["trace"], lambda_max=s["lambda_max"], condition=s["condition"], effective_rank=s["effective_rank"],
+                    rank=f"{rank} of {len(ev)}")
 
-    @_guarded
-    def compute(self):
-        "Compute the spectra of the dense network and of each selected method's mask at the current density"
-        self.stale.value = ""
-        net, d, kernel = self.model, self.density_w.value, self.kernel_w.value
-        x = None if kernel == "Path Kernel" else self._inputs()
-        spectra, stats = {}, {}
-        for label in ("dense", *self.methods_w.value):
-            masks = None if label == "dense" else self._ranked(label).masks(d)
-            self._step(f"{kernel}: {label}", 1)
-            spectra[label], s = self._spectrum(net, masks, x)
-            stats[label] = dict(method=label, density=1.0 if masks is None else masks.density, **s)
-        self.spectra, self.stats = spectra, stats
-        what = f"{kernel} ({len(x)} inputs × {self.cache.num_classes} outputs)" if x is not None else f"{kernel}, top {self.k_w.value}"
-        self.spectra_img.value = figure_png(plot_spectra(spectra, title=f"{what} at density {d:.3g}",
-                                                         ylabel="Path Kernel eigenvalue" if x is None else "NTK eigenvalue"))
-        self.table.value = _html_table(list(stats.values()))
+@_guarded
+def _compute(self:SpectrumExplorer):
+    "Compute the spectra of the dense network and of each selected method's mask at the current density"
+    self.stale.value = ""
+    net, d, kernel = self.model, self.density_w.value, self.kernel_w.value
+    x = None if kernel == "Path Kernel" else self._inputs()
+    spectra, stats = {}, {}
+    for label in ("dense", *self.methods_w.value):
+        masks = None if label == "dense" else self._ranked(label).masks(d)
+        self._step(f"{kernel}: {label}", 1)
+        spectra[label], s = self._spectrum(net, masks, x)
+        stats[label] = dict(method=label, density=1.0 if masks is None else masks.density, **s)
+    self.spectra, self.stats = spectra, stats
+    what = f"{kernel} ({len(x)} inputs × {self.cache.num_classes} outputs)" if x is not None else f"{kernel}, top {self.k_w.value}"
+    self.spectra_img.value = figure_png(plot_spectra(spectra, title=f"{what} at density {d:.3g}",
+                                                     ylabel="Path Kernel eigenvalue" if x is None else "NTK eigenvalue"))
+    self.table.value = _html_table(list(stats.values()))
+
+SpectrumExplorer._inputs, SpectrumExplorer._spectrum, SpectrumExplorer.compute = _spectrum_inputs, _one_spectrum, _compute
 
 # %% ../nbs/11_widgets.ipynb #d9e486e6
 class CompareView(SpectrumExplorer):
