@@ -14,7 +14,7 @@ from torch.func import functional_call
 # %% auto #0
 __all__ = ['check_finite', 'check_model', 'model_dtype', 'check_labels', 'check_batch', 'expected_input', 'input_shape_of',
            'shape_problem', 'input_errors', 'accepted_options', 'check_options', 'renamed_option', 'check_count',
-           'moved_names']
+           'moved_names', 'delegates']
 
 # %% ../nbs/00b_checks.ipynb #eeb6281f
 def check_finite(t:Tensor, what:str) -> Tensor:
@@ -160,3 +160,17 @@ def moved_names(old:str,        # the module the names were in
         warnings.warn(f"{old}.{name} moved to {new}.{names[name]}; import it from there", DeprecationWarning, stacklevel=2)
         return getattr(importlib.import_module(new), names[name])
     return __getattr__
+
+# %% ../nbs/00b_checks.ipynb #6cc964b6
+def delegates(to:Callable, but:tuple=()):
+    "Decorator: show the keyword arguments of `to` (except `but`) in the signature of a function that passes its `**kwargs` on"
+    def deco(f):
+        sig = inspect.signature(f)
+        own = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+        names = {p.name for p in own}
+        theirs = [p.replace(kind=p.KEYWORD_ONLY) for p in inspect.signature(to).parameters.values()
+                  if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is not p.empty and p.name not in {*names, *but}]
+        rest = [p for p in inspect.signature(to).parameters.values() if p.kind == p.VAR_KEYWORD]
+        f.__signature__ = sig.replace(parameters=own + theirs + rest)
+        return f
+    return deco

@@ -14,7 +14,7 @@ from .masks import Masks, Protect, resolve_density, topk_masks, shuffle_masks, n
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch
 from .scores import SCORES
-from .checks import check_model, check_batch, accepted_options, check_options, input_errors
+from .checks import check_model, check_batch, accepted_options, check_options, input_errors, delegates
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'check_scores', 'Step', 'PruneRun',
@@ -162,41 +162,35 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
                     generator if generator is not None else torch.Generator().manual_seed(seed), min_density, invert, input_shape)
 
 # %% ../nbs/06_prune.ipynb #beae5638
+@delegates(prune_steps, but=("generator", "invert"))
 def prune(model:nn.Module,            # any network with Conv/Linear layers; not modified (except `sanity="reinit"`)
           method:str,                 # a name from `SCORES`
           density:float|None=None,    # fraction of prunable weights to keep
-          *, sparsity:float|None=None, compression:float|None=None,
-          iterations:int|None=None,   # prune-score rounds; default: the method's paper default
-          schedule:str="exponential", # or "linear"
-          scope:str="global",         # "global" ranking, or "layer": every layer keeps `density`
-          data=None,                  # TensorData, (x, y) or x, for methods that need data
-          per_class:int=10,           # examples per class drawn from a TensorData
-          masks:Masks|None=None,      # start from these masks (their pruned weights stay pruned)
+          *,
           seed:int=0,                 # fixes every random choice
           protect:Protect|None=None,  # layers kept dense, e.g. Protect(first=True, last=True)
           protect_first:bool=False, protect_last:bool=False, protect_shortcuts:bool=False,
           exclude=(),                 # the same as separate flags: regexes of weight names to keep dense
-          min_density:float=0.0,      # each layer keeps at least this fraction (global scope)
           sanity:str|None=None,       # "shuffle", "reinit" or "invert" (Frankle et al. 2021)
-          input_shape:tuple|None=None,# one input's shape, if neither data nor `model.input_shape` tell
           progress:bool=True,         # show a progress bar over iterations
-          **options,                  # passed to the score function
+          **kwargs,                   # everything else `prune_steps` takes (iterations, schedule, scope, data, ...)
          )->Masks:                    # one bool tensor per prunable weight
     "Prune `model` at initialisation with `method` to exactly `density`"
     if sanity not in (None, *SANITY): raise ValueError(f"unknown sanity check {sanity!r}; choose one of: {', '.join(SANITY)}")
     protect = _protection(protect, protect_first, protect_last, protect_shortcuts, exclude)
+    if (taken := [k for k in ("generator", "invert") if k in kwargs]):
+        raise TypeError(f"prune does not take {' or '.join(taken)}=: it draws from seed=, and inverts with sanity='invert' "
+                        "(prune_steps takes both)")
     g = torch.Generator().manual_seed(seed)
-    run = prune_steps(model, method, density, sparsity=sparsity, compression=compression, iterations=iterations,
-                      schedule=schedule, scope=scope, data=data, per_class=per_class, masks=masks, seed=seed, generator=g,
-                      protect=protect, min_density=min_density, invert=sanity == "invert", input_shape=input_shape, **options)
+    run = prune_steps(model, method, density, seed=seed, generator=g, protect=protect, invert=sanity == "invert", **kwargs)
     current = run.start
     for step in tqdm(run, total=len(run), desc=f"{method} → density {run.density:.3g}", disable=not progress or len(run) == 1,
                      leave=False):
         current = step.masks
     if sanity == "shuffle": current = shuffle_masks(current, g)
     if sanity == "reinit": init_weights(model, REINIT_SEED + seed)   # a stream apart from seeds used to initialise
-    current.meta = dict(method=method, density=run.density, iterations=run.iterations, schedule=schedule, scope=scope,
-                        seed=seed, sanity=sanity, min_density=min_density, **{k: v for k, v in protect.flags.items() if v})
+    current.meta = dict(method=method, density=run.density, iterations=run.iterations, schedule=run.schedule, scope=run.scope,
+                        seed=seed, sanity=sanity, min_density=run.min_density, **{k: v for k, v in protect.flags.items() if v})
     return current
 
 # %% ../nbs/06_prune.ipynb #5ba52357
