@@ -28,6 +28,7 @@ min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = shlex.split(cfg.get('dev_requirements') or '')
 notebook_requirements = shlex.split(cfg.get('notebook_requirements') or '')
+ray_requirements = shlex.split(cfg.get('ray_requirements') or '')
 
 setuptools.setup(
     name = cfg['lib_name'],
@@ -41,7 +42,7 @@ setuptools.setup(
     packages = setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements, 'notebook': notebook_requirements },
+    extras_require={ 'dev': dev_requirements, 'notebook': notebook_requirements, 'ray': ray_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -17,6 +17,7 @@ from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap
 from .prune import prune, prune_steps, PruneRun, Step, ScoreError, SCHEDULES, survival_scores, Ranked, ScoreCache
 from .train import train, evaluate, fit_mse, TrainResult
 from .experiments import compare, Comparison, critical_compression, spearman
+from .executors import Executor, LocalExecutor, ProcessExecutor, RayExecutor, EXECUTORS, get_executor
 from .sweep import SweepConfig, sweep, load_sweep, SweepResults
 from .plots import (new_figure, plot_layer_densities, mask_image, plot_mask, plot_spectra, plot_paths, plot_decomposition,
                     FAMILIES)   # also gives SweepResults its plot methods; matplotlib loads only when a picture is drawn

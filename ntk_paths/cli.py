@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #4cd0bf2c
 from __future__ import annotations
-import argparse, difflib, shlex, sys, time
+import argparse, difflib, importlib.util, shlex, sys, time
 from pathlib import Path
 from .masks import Masks, resolve_density
 from .models import MODELS, make_model, init_weights
@@ -14,6 +14,7 @@ from .prune import prune, SCHEDULES
 from .io import default_device
 from .experiments import compare
 from .sweep import SweepConfig, sweep, load_sweep
+from .executors import EXECUTORS, get_executor
 
 # %% auto #0
 __all__ = ['cmd_compare', 'cmd_prune', 'cmd_report', 'cmd_sweep', 'cmd_plot', 'cmd_list', 'build_parser', 'main']
@@ -34,6 +35,25 @@ def _iterations(s:str) -> dict[str, int]:
     try: return {k.strip(): int(v) for k, v in (p.split("=") for p in s.split(",") if p.strip())}
     except ValueError: raise argparse.ArgumentTypeError(f"expected method=iterations pairs like synflow=20, got {s!r}") from None
 
+# %% ../nbs/10_cli.ipynb #6b547d74
+def _executor(a):
+    "The executor the options ask for: --workers goes with processes, --address and --cpus-per-run with ray"
+    name = _choice("executor", a.executor, EXECUTORS)
+    given = {k: v for k, v in dict(workers=a.workers, address=a.address, cpus=a.cpus_per_run).items() if v is not None}
+    allowed = {"local": (), "processes": ("workers",), "ray": ("address", "cpus")}[name]
+    wrong = [k for k in given if k not in allowed]
+    flag = {"workers": "--workers", "address": "--address", "cpus": "--cpus-per-run"}
+    if wrong: raise ValueError(f"{', '.join(flag[k] for k in wrong)} does not go with --executor {name}"
+                               + (f"; it takes {', '.join(flag[k] for k in allowed)}" if allowed else ""))
+    return get_executor(name, **given)
+
+def _add_executor_options(p:argparse.ArgumentParser):
+    p.add_argument("--executor", default="local", help=f"where the runs happen: {', '.join(EXECUTORS)}")
+    p.add_argument("--workers", type=int, default=None, help="worker processes for --executor processes (default: 2)")
+    p.add_argument("--address", default=None, help="a Ray cluster for --executor ray: auto, or HOST:PORT "
+                   "(default: a private local cluster)")
+    p.add_argument("--cpus-per-run", type=int, default=None, help="CPUs each run takes with --executor ray (default: 1)")
+
 # %% ../nbs/10_cli.ipynb #dca1afed
 def cmd_compare(a) -> int:
     densities = a.densities if a.compressions is None else [resolve_density(compression=c) for c in a.compressions]
@@ -43,7 +63,8 @@ def cmd_compare(a) -> int:
           f"{', '.join(f'{d:g}' for d in densities)}, {a.epochs} epochs, seeds {a.seeds}, device {a.device or default_device()}",
           flush=True)
     res = compare(a.dataset, a.model, methods, densities, a.seeds, a.epochs, a.lr, a.batch_size, a.iterations,
-                  a.device, a.out, progress=not a.quiet, overwrite=a.overwrite, command=shlex.join(["ntk-paths", *a.argv]))
+                  a.device, a.out, progress=not a.quiet, overwrite=a.overwrite, command=shlex.join(["ntk-paths", *a.argv]),
+                  executor=_executor(a))
     print(res.table())
     print("\nwrote " + ", ".join(str(p) for p in res.save_plots(a.out)) + f" and {Path(a.out) / 'results.jsonl'} "
           "(run the same command again to resume or to print this table)")
@@ -103,11 +124,12 @@ def cmd_sweep(a) -> int:
     if a.compressions: cfg.densities = [resolve_density(compression=c) for c in a.compressions]
     if a.sanity: cfg.sanity = [None if s == "none" else s for s in a.sanity]
     cfg.validate()
+    ex = _executor(a)
     n = len(cfg.runs())
     print(f"ntk-paths sweep: {n} runs ({len(cfg.methods)} methods × {len(cfg.densities)} densities × {len(cfg.sanity)} "
           f"sanity settings × {len(cfg.seeds)} seeds, plus the dense net per seed) → {a.out}", flush=True)
     res = sweep(cfg, a.out, command=shlex.join(["ntk-paths", *a.argv]), retry_failed=a.retry_failed,
-                overwrite=a.overwrite, progress=not a.quiet)
+                overwrite=a.overwrite, progress=not a.quiet, executor=ex)
     print(res.table())
     print("\nwrote " + ", ".join(str(p) for p in res.save_plots(a.out)))
     return 0
@@ -124,6 +146,8 @@ def cmd_list(a) -> int:
     print("methods: " + ", ".join(f"{k} ({v.iterations} it, data: {v.data})" for k, v in SCORES.items()))
     print("models: " + ", ".join(MODELS))
     print("datasets: " + ", ".join(DATASETS) + "  (digits and mnist1d need no download)")
+    has_ray = importlib.util.find_spec("ray") is not None
+    print("executors: " + ", ".join(EXECUTORS) + ("" if has_ray else '  (ray needs: pip install -e ".[ray]")'))
     return 0
 
 # %% ../nbs/10_cli.ipynb #c99cd907
@@ -146,6 +170,7 @@ def _compare_parser(sub) -> argparse.ArgumentParser:
     c.add_argument("--out", default="results/compare", help="folder for the table, plots and runs; resumable")
     c.add_argument("--overwrite", action="store_true", help="set aside (as .bak files) the results of another comparison in --out")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_executor_options(c)
     c.set_defaults(func=cmd_compare)
     return c
 
@@ -193,6 +218,7 @@ def _sweep_parser(sub) -> argparse.ArgumentParser:
     w.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
     w.add_argument("--overwrite", action="store_true", help="discard results of another configuration in --out")
     w.add_argument("--quiet", action="store_true")
+    _add_executor_options(w)
     w.set_defaults(func=cmd_sweep)
     return w
 
@@ -235,7 +261,7 @@ def main(argv:list[str]|None=None) -> int:
     if not a.command: p.print_help(); return 0
     if a.command == "prune" and a.density is None and a.sparsity is None and a.compression is None: a.density = 0.01
     try: return a.func(a)
-    except (ValueError, TypeError, FileNotFoundError, PermissionError, RuntimeError, MemoryError) as e:
+    except (ValueError, TypeError, FileNotFoundError, PermissionError, RuntimeError, MemoryError, ImportError) as e:
         print(f"ntk-paths {a.command}: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt:
         where = {"compare": f"; finished runs are in {Path(a.out or '.') / 'results.jsonl'}: run the same command to resume",

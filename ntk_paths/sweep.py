@@ -4,8 +4,7 @@
 
 # %% ../nbs/09_sweep.ipynb #c46a0175
 from __future__ import annotations
-import functools, json, math, os, re, sys, time, traceback
-from typing import Callable, Iterator
+import json, math, os, re, sys, time, traceback
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
@@ -19,11 +18,11 @@ from .train import train
 from .ntk import empirical_ntk, ntk_eigvals, spectrum_stats
 from .paths import path_kernel_trace
 from .checks import moved_names
+from .executors import Executor, EXECUTORS, get_executor
 
 
 # %% auto #0
-__all__ = ['EXECUTORS', 'RESULTS', 'META', 'SweepConfig', 'run_id', 'run_one', 'Executor', 'LocalExecutor', 'get_executor',
-           'sweep', 'SweepResults', 'load_sweep']
+__all__ = ['RESULTS', 'META', 'SweepConfig', 'run_id', 'failed_row', 'run_one', 'sweep', 'SweepResults', 'load_sweep']
 
 # %% ../nbs/09_sweep.ipynb #63d5b420
 @dataclass
@@ -120,35 +119,18 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
     return row
 
 # %% ../nbs/09_sweep.ipynb #fa697a14
+def failed_row(run:dict, error:str, tb:str="") -> dict:
+    "The results row of a run that did not finish"
+    return dict(run_id=run_id(run), **run, compression=1 / run["density"], status="failed", error=error, traceback=tb)
+
 def run_one(cfg:SweepConfig, data, device, run:dict) -> dict:
     "The results row of one run: its measurements, or the error that stopped it (never raises)"
     t0 = time.perf_counter()
-    row = dict(run_id=run_id(run), **run, compression=1 / run["density"])
-    try: row.update(status="ok", **_measure(cfg, data, run, device))
+    try: row = dict(run_id=run_id(run), **run, compression=1 / run["density"], status="ok", **_measure(cfg, data, run, device))
     except Exception as e:   # recorded, and the sweep goes on
-        row.update(status="failed", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(limit=3))
+        row = failed_row(run, f"{type(e).__name__}: {e}", traceback.format_exc(limit=3))
     row["seconds"] = time.perf_counter() - t0
     return row
-
-# %% ../nbs/09_sweep.ipynb #c0217cb2
-class Executor:
-    "Runs the tasks of a sweep somewhere; `map` yields one result per run, in the order they finish"
-    name = "executor"
-    def map(self, task:Callable[[dict], dict], runs:list[dict]) -> Iterator[dict]: raise NotImplementedError
-
-class LocalExecutor(Executor):
-    "In this process, one run after another"
-    name = "local"
-    def map(self, task, runs):
-        for run in runs: yield task(run)
-
-EXECUTORS = {"local": LocalExecutor}
-
-def get_executor(executor:str|Executor) -> Executor:
-    "An `Executor`, or the one registered under a name in `EXECUTORS`"
-    if isinstance(executor, Executor): return executor
-    if executor in EXECUTORS: return EXECUTORS[executor]()
-    raise ValueError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}, or pass an Executor")
 
 # %% ../nbs/09_sweep.ipynb #6e6bee53
 RESULTS, META = "results.jsonl", "sweep.json"
@@ -215,10 +197,11 @@ def sweep(cfg:SweepConfig,               # what to run
         done = {r["run_id"]: r["status"] for r in read_jsonl(out / RESULTS)}
         todo = [r for r in cfg.runs() if done.get(run_id(r)) not in ("ok", None if retry_failed else "failed")]
         if not todo: return load_sweep(out)
-        task = functools.partial(run_one, cfg, load_dataset(cfg.dataset), cfg.device or default_device())
+        device = cfg.device or default_device()
+        lost = lambda run, why: failed_row(run, f"lost: {why}")
         failed = 0
-        with tqdm(total=len(todo), desc=f"sweep → {out}", disable=not progress) as bar:
-            for row in ex.map(task, todo):
+        with tqdm(total=len(todo), desc=f"sweep → {out} ({ex.name})", disable=not progress) as bar:
+            for row in ex.map(run_one, (cfg, load_dataset(cfg.dataset), device), todo, lost, gpu=str(device).startswith("cuda")):
                 append_jsonl(out / RESULTS, row)
                 failed += row["status"] != "ok"
                 bar.update(); bar.set_postfix(failed=failed, refresh=False)

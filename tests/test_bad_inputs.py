@@ -10,6 +10,7 @@ from ntk_paths import (Masks, MaskMismatchError, resolve_density, topk_masks, pr
                        load_sweep, compare, MLP, LeNet5, VGG, init_weights)
 from ntk_paths.io import FolderLock, read_jsonl
 from ntk_paths.cli import main
+from ntk_paths.executors import get_executor
 
 D = load_digits()
 X, Y = D.x_train[:20], D.y_train[:20]
@@ -178,6 +179,14 @@ CASES = [  # (name, call(files), exception type, words the message must contain)
     ("CLI compare density 2", lambda f: cli("compare", "--densities", "2", "--quiet"), ValueError, ["density must be in (0, 1]"]),
     ("CLI sweep method typo", lambda f: cli("sweep", "--methods", "foo", "--out", str(f / "s2"), "--quiet"), ValueError,
      ["unknown method 'foo'"]),
+    ("CLI executor typo", lambda f: cli("sweep", "--executor", "rey", "--out", str(f / "s3"), "--quiet"), ValueError,
+     ["unknown executor 'rey' (did you mean 'ray'?)"]),
+    ("CLI workers with the local executor", lambda f: cli("sweep", "--workers", "2", "--out", str(f / "s4"), "--quiet"), ValueError,
+     ["--workers does not go with --executor local"]),
+    ("CLI address with processes", lambda f: cli("compare", "--executor", "processes", "--address", "auto", "--quiet"), ValueError,
+     ["--address does not go with --executor processes; it takes --workers"]),
+    ("processes executor with 0 workers", lambda f: get_executor("processes", workers=0), ValueError, ["workers must be an integer >= 1"]),
+    ("executor option typo", lambda f: get_executor("processes", worker=2), TypeError, ["did you mean 'workers'?"]),
     ("CLI data method without files", lambda f: cli("prune", "--dataset", "cifar10", "--model", "vgg11", "--method", "snip", "--quiet"),
      ValueError, ["--download"]),
     ("CLI shape with a data method", lambda f: cli("prune", "--method", "snip", "--input-shape", "3,8,8", "--quiet"), ValueError,

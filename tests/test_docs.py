@@ -65,7 +65,7 @@ def test_readme_cli_example_runs_offline(tmp_path):
 
 def declared_modules() -> set[str]:
     cfg = configparser.ConfigParser(); cfg.read(ROOT / "settings.ini")
-    names = " ".join(cfg["DEFAULT"].get(k, "") for k in ("requirements", "dev_requirements", "notebook_requirements"))
+    names = " ".join(cfg["DEFAULT"].get(k, "") for k in ("requirements", "dev_requirements", "notebook_requirements", "ray_requirements"))
     pkgs = {re.split(r"[<>=!\[ ;]", p)[0].lower() for p in shlex.split(names)}
     alias = {"scikit-learn": "sklearn", "ipykernel": "IPython", "jupyterlab": "jupyterlab", "ipywidgets": "ipywidgets"}
     return {alias.get(p, p).replace("-", "_") for p in pkgs} | {"IPython", "ntk_paths"}

@@ -70,17 +70,17 @@ def test_bad_input_fails_before_training(tmp_path):
 
 def test_an_executor_decides_where_and_in_which_order_runs_happen(tmp_path):
     "Rows arrive in the executor's order; the journal holds each run once and the numbers equal the local executor's"
-    from ntk_paths.sweep import Executor
+    from ntk_paths.executors import Executor
     class Backwards(Executor):
         name = "backwards"
-        def map(self, task, runs):
-            for run in reversed(runs): yield task(run)
+        def map(self, fn, shared, runs, lost, gpu=False):
+            for run in reversed(runs): yield fn(*shared, run)
     cfg = SweepConfig(methods=["random", "synflow@3"], densities=[0.1], seeds=[0], epochs=1, ntk_samples=10)
     local = sweep(cfg, tmp_path / "local", progress=False)
     back = sweep(cfg, tmp_path / "back", progress=False, executor=Backwards())
     assert ids(tmp_path / "back") == ids(tmp_path / "local")[::-1]
     strip = lambda r: {k: v for k, v in r.items() if not k.endswith("seconds")}
     assert sorted(map(json.dumps, map(strip, back.rows))) == sorted(map(json.dumps, map(strip, local.rows)))
-    with pytest.raises(ValueError, match="unknown executor 'ray'"):
-        sweep(cfg, tmp_path / "x", progress=False, executor="ray")
+    with pytest.raises(ValueError, match="unknown executor 'slurm'"):
+        sweep(cfg, tmp_path / "x", progress=False, executor="slurm")
     assert not (tmp_path / "x").exists()

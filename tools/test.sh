@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Install ntk_paths with its dev extra into a virtual environment and run every test:
+# Install ntk_paths with its dev and ray extras into a virtual environment and run every test:
 #   1. notebooks are clean (nbdev_clean changes nothing),
 #   2. the library is in sync with the notebooks (nbdev_export changes nothing),
 #   3. every notebook runs (nbdev_test; cells flagged slow/cuda are skipped),
 #   4. the pytest suite (tests marked slow are skipped; run them with: .venv/bin/pytest -m slow), including the
 #      widget test in a real browser (Voila + Playwright + Debian's Chromium, installed here when we are root)
-#      and the widgets under ipywidgets 7.7.1 (what Colab ships; installed apart, in .cache/ipywidgets7).
+#      the widgets under ipywidgets 7.7.1 (what Colab ships; installed apart, in .cache/ipywidgets7), and the Ray
+#      executor on a local Ray cluster that tests/test_executors.py starts on 127.0.0.1 and stops.
 # VENV=path picks another virtual environment (default: .venv in the repository).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+"$VENV/bin/python" -m pip install -q -e ".[dev,ray]" 2>&1 | grep -v "^WARNING: Location" || true
 "$VENV/bin/python" -c "import ntk_paths, nbdev" || { echo "installation failed"; exit 1; }
 export PATH="$PWD/$VENV/bin:$PATH"
 
