@@ -55,16 +55,23 @@ def cluster():
     try: import ray  # noqa: F401
     except ImportError: pytest.skip('Ray is not installed (pip install -e ".[ray]"): the Ray executor is not tested')
     port, tmp = _free_port(), tempfile.mkdtemp(prefix="ray")
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-    r = subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-                        "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={tmp}"],
-                       capture_output=True, text=True, timeout=180, env=env)
-    if r.returncode != 0:
-        pytest.skip(f"a local Ray cluster could not start (ray start exited {r.returncode}): {(r.stderr or r.stdout)[-500:]}")
-    try: yield f"127.0.0.1:{port}"
+    # a throw-away cluster on 127.0.0.1 without token authentication (Ray 2.5x turns it on and keeps the token in ~/.ray,
+    # which another cluster on the machine may replace); the driver (this process and its CLI children) must agree
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED")}
+    os.environ.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    try:
+        r = subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+                            "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={tmp}"],
+                           capture_output=True, text=True, timeout=180)
+        if r.returncode != 0:
+            pytest.skip(f"a local Ray cluster could not start (ray start exited {r.returncode}): {(r.stderr or r.stdout)[-500:]}")
+        yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120, env=env)
+        subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
         shutil.rmtree(tmp, ignore_errors=True)
+        for k, v in saved.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
 
 
 def test_ray_gives_the_local_rows(cluster, tmp_path, local_rows):
