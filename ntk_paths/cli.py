@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, difflib, importlib.util, shlex, sys, time
 from pathlib import Path
-from .masks import Masks, resolve_density
+from .masks import Masks, resolve_density, COUNTS
 from .models import MODELS, make_model, init_weights
 from .data import DATASETS, SHAPES, TORCHVISION, load_dataset
 from .scores import SCORES
@@ -100,7 +100,7 @@ def cmd_prune(a) -> int:
     masks = prune(net, a.method, a.density, sparsity=a.sparsity, compression=a.compression, iterations=a.iterations,
                   schedule=a.schedule, scope=a.scope, data=data,
                   seed=a.seed, protect_first=a.protect_first, protect_last=a.protect_last,
-                  protect_shortcuts=a.protect_shortcuts, min_density=a.min_density, progress=not a.quiet)
+                  protect_shortcuts=a.protect_shortcuts, min_density=a.min_density, count=a.count, progress=not a.quiet)
     masks.meta.update(model=a.model, dataset=a.dataset)
     print(masks)
     print(f"\n{a.method}, {masks.meta['iterations']} iterations, {time.perf_counter() - t0:.1f} s")
@@ -118,7 +118,7 @@ def cmd_report(a) -> int:
 def cmd_sweep(a) -> int:
     cfg = SweepConfig.from_file(a.config) if a.config else SweepConfig()
     for k in ("dataset", "model", "methods", "densities", "seeds", "epochs", "lr", "batch_size", "optimizer", "weight_decay",
-              "iterations", "ntk_samples", "device"):
+              "iterations", "ntk_samples", "device", "count"):
         v = getattr(a, k)
         if v is not None: setattr(cfg, k, v)
     if a.compressions: cfg.densities = [resolve_density(compression=c) for c in a.compressions]
@@ -189,6 +189,8 @@ def _prune_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--protect-first", action="store_true"); r.add_argument("--protect-last", action="store_true")
     r.add_argument("--protect-shortcuts", action="store_true")
     r.add_argument("--min-density", type=float, default=0.0)
+    r.add_argument("--count", default="round", choices=list(COUNTS),
+                   help="kept weights per step: round(d·N), or official (N - int((1-d)·N), as the reference code)")
     r.add_argument("--input-shape", type=_ints, default=None, help="one input's shape, e.g. 3,32,32 (default: the dataset's)")
     r.add_argument("--num-classes", type=int, default=None, help="number of outputs (default: the dataset's)")
     r.add_argument("--download", action="store_true", help="fetch a torchvision dataset if it is missing (needs internet)")
@@ -214,6 +216,7 @@ def _sweep_parser(sub) -> argparse.ArgumentParser:
     w.add_argument("--iterations", type=_iterations, help="per-method prune iterations, e.g. synflow=20")
     w.add_argument("--ntk-samples", type=int, help="NTK statistics on this many training inputs per run (default: none)")
     w.add_argument("--device")
+    w.add_argument("--count", choices=list(COUNTS), help="kept weights per step: round, or official (as the reference code)")
     w.add_argument("--out", default="results/sweep", help="results folder (default: results/sweep)")
     w.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
     w.add_argument("--overwrite", action="store_true", help="discard results of another configuration in --out")

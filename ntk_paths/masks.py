@@ -21,7 +21,7 @@ from .io import atomic_write
 from .checks import moved_names
 
 # %% auto #0
-__all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'BATCH_NORMS', 'trainable_weight', 'weight_path', 'Prunable', 'prunable',
+__all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'COUNTS', 'BATCH_NORMS', 'trainable_weight', 'weight_path', 'Prunable', 'prunable',
            'Protect', 'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks', 'MaskParametrization',
            'mask_parametrization', 'apply_masks', 'remove_masks', 'eval_mode', 'masked_params', 'masked_forward',
            'to_torch_prune', 'shuffle_masks']
@@ -240,9 +240,14 @@ def _apportion(sizes:list[int], k:int) -> list[int]:
     return base
 
 # %% ../nbs/00_masks.ipynb #257466c2
-def n_keep(density:float, total:int) -> int:
-    "How many of `total` weights a density keeps: `round(density · total)`, and an error when that is none"
-    k = math.floor(density * total + 0.5)
+COUNTS = ("round", "official")
+
+def n_keep(density:float, total:int,
+           count:str="round",   # "round": round(density · total); "official": as the reference implementations count
+          )->int:
+    "How many of `total` weights a density keeps (an error when that is none)"
+    if count not in COUNTS: raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
+    k = math.floor(density * total + 0.5) if count == "round" else total - int((1.0 - density) * total)
     if k == 0: raise ValueError(f"density {density:.3g} keeps 0 of {total:,} weights; use a density of at least {1/total:.3g}")
     return k
 
@@ -253,8 +258,9 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
                scope:str="global",          # "global": one ranking; "layer": each layer keeps `density`
                alive:Masks|None=None,       # weights already pruned here are never kept again
                min_density:float=0.0,       # each layer keeps at least this fraction (global scope)
+               count:str="round",           # how a density becomes a number of weights: see `n_keep`
               )->Masks:
-    "Keep exactly `round(density · total)` weights with the highest scores"
+    "Keep exactly `n_keep(density, total)` weights with the highest scores"
     d = resolve_density(density, sparsity=sparsity, compression=compression)
     if scope not in ("global", "layer"): raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
     if not 0 <= min_density <= 1: raise ValueError(f"min_density must be in [0, 1], got {min_density}")
@@ -262,7 +268,8 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
     if alive is None: alive = Masks({k: torch.ones_like(s, dtype=torch.bool) for k, s in scores.items()})
     if list(alive) != names: raise ValueError(f"scores and alive masks name different weights: {names} vs {list(alive)}")
     sizes = [scores[k].numel() for k in names]
-    k = n_keep(d, sum(sizes))
+    ks = [n_keep(d, s, count) for s in sizes] if scope == "layer" and count == "official" else None   # per layer, as theirs
+    k = sum(ks) if ks else n_keep(d, sum(sizes), count)
     if k > alive.kept: raise ValueError(f"cannot keep {k:,} weights: only {alive.kept:,} are still alive (density {alive.density:.4g})")
     flat = [scores[n].detach().flatten().double() for n in names]
     live = [alive[n].flatten().to(f.device) for n, f in zip(names, flat)]
@@ -270,7 +277,7 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
         if not torch.isfinite(f[a]).all(): raise ValueError(f"scores of {n!r} contain NaN or inf; cannot rank them")
     if scope == "layer":
         if min_density > d: raise ValueError(f"min_density={min_density} exceeds density={d} in layer scope; lower it or use scope='global'")
-        ks = _apportion(sizes, k)
+        ks = ks or _apportion(sizes, k)
         for n, kl, a in zip(names, ks, live):
             if kl > int(a.sum()): raise ValueError(f"layer {n!r} has {int(a.sum())} weights alive but its share is {kl}")
         keep = [_top([f], [a], kl)[0] for f, a, kl in zip(flat, live, ks)]

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 from .io import default_device, atomic_write, append_jsonl, read_jsonl, repair_jsonl, FolderLock
+from .masks import COUNTS
 from .models import MODELS, make_model, init_weights
 from .data import DATASETS, load_dataset, balanced_batch
 from .prune import prune, SANITY
@@ -42,6 +43,7 @@ class SweepConfig:
     iterations: dict = field(default_factory=dict)              # default iterations per method, e.g. {"synflow": 20}
     ntk_samples: int = 0                                        # > 0: NTK statistics on this many training inputs
     device: str|None = None
+    count: str = "round"                                        # "official": the reference code's kept counts (see `n_keep`)
 
     def method_iterations(self, spec:str) -> tuple[str, int|None]:
         "('ntksap', 1) for 'ntksap@1'; the configured or paper default otherwise"
@@ -62,6 +64,7 @@ class SweepConfig:
         for s in self.sanity:
             if s not in (None, *SANITY): errs.append(f"unknown sanity check {s!r} (choose from none, {', '.join(SANITY)})")
         if not self.seeds: errs.append("seeds is empty")
+        if self.count not in COUNTS: errs.append(f"count must be one of {COUNTS}, got {self.count!r}")
         if len(set(self.methods)) != len(self.methods): errs.append("a method is listed twice")
         if errs: raise ValueError("invalid sweep configuration:\n  " + "\n  ".join(errs))
         return self
@@ -100,7 +103,7 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
     masks = None
     if name != "dense":
         masks = prune(net, name, run["density"], iterations=iters, data=data if SCORES[name].data != "none" else None,
-                      seed=run["seed"], sanity=run["sanity"], progress=False)
+                      seed=run["seed"], sanity=run["sanity"], count=cfg.count, progress=False)
     t1 = time.perf_counter()
     row = dict(iterations=masks.meta["iterations"] if masks else 0, kept=masks.kept if masks else None,
                total=masks.total if masks else None,

@@ -1,0 +1,36 @@
+"""The official SynFlow prune loop, written the straightforward way (Tanaka et al.'s Synaptic-Flow code, which the NTK-SAP
+and Path Kernel code reuse): linearise (every state_dict entry made positive), then per step score the masked |θ|
+network on an all-ones input, and prune the `int((1 - d) * N)` lowest scores with a `kthvalue` threshold
+(`_global_mask`). tests/test_official.py checks ntk_paths' masks against it; bench/ times ntk_paths against it."""
+import copy, torch
+from torch import nn
+from torch.func import functional_call
+
+PRUNED = (nn.Conv1d, nn.Conv2d, nn.Linear)
+
+
+def official_prune_loop(model, density, iterations, input_shape, score="synflow", dtype=torch.float64):
+    "Masks {state_dict name: bool tensor} after `iterations` steps of the official loop (global scope, exponential schedule)"
+    net = copy.deepcopy(model).to(dtype).eval()
+    with torch.no_grad():
+        for t in net.state_dict().values():
+            if t.is_floating_point(): t.abs_()                              # linearize
+    layers = [(n, m) for n, m in net.named_modules() if isinstance(m, PRUNED)]
+    names = [f"{n}.weight" for n, _ in layers]
+    weights = [m.weight.detach() for _, m in layers]                          # p = |θ|
+    masks = [torch.ones_like(w) for w in weights]                             # weight_mask buffers
+    x = torch.ones(1, *input_shape, dtype=dtype)
+    for epoch in range(iterations):
+        ps = [w.clone().requires_grad_() for w in weights]
+        out = functional_call(net, {n: mk * p for n, mk, p in zip(names, masks, ps)}, (x,))   # layers compute mask * W
+        torch.sum(out).backward()
+        if score == "synflow": scores = [torch.clone(p.grad * p).detach().abs_() for p in ps]
+        elif score == "synflow_l2": scores = [torch.clone(p.grad * p * p).detach().abs_() for p in ps]
+        else: raise ValueError(score)
+        sparse = density ** ((epoch + 1) / iterations)                        # exponential schedule
+        global_scores = torch.cat([torch.flatten(s) for s in scores])
+        k = int((1.0 - sparse) * global_scores.numel())
+        if not k < 1:
+            threshold, _ = torch.kthvalue(global_scores, k)
+            masks = [torch.where(s <= threshold, torch.zeros_like(mk), torch.ones_like(mk)) for s, mk in zip(scores, masks)]
+    return {n: mk.bool() for n, mk in zip(names, masks)}
