@@ -12,8 +12,7 @@ def same(ours, theirs): return all(torch.equal(ours[n].cpu(), theirs[n]) for n i
 @pytest.mark.parametrize("method", ["synflow", "synflow_l2"])
 @pytest.mark.parametrize("model,shape,density,T", [
     (lambda: MLP((64, 64, 32, 10)), (64,), 0.01, 100),
-    (lambda: LeNet5(), (1, 28, 28), 0.003, 30),
-    (lambda: ResNet20(), (3, 32, 32), 0.01, 10)])
+    (lambda: LeNet5(), (1, 28, 28), 0.003, 30)])
 def test_official_count_gives_the_official_masks(method, model, shape, density, T):
     net = init_weights(model(), 0)
     theirs = official_prune_loop(net, density, T, shape, method)
@@ -25,17 +24,16 @@ def test_official_count_gives_the_official_masks(method, model, shape, density, 
     assert default.kept == round(density * default.total) and "count" not in default.meta
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("method", ["synflow", "synflow_l2"])
-def test_resnet20_at_100_iterations_as_the_issue_asks(method):
-    "ResNet-20 (our copy of the official architecture), density 0.01, 100 iterations: a few minutes on two cores"
+def test_resnet20_at_100_iterations(method):
+    "ResNet-20 (our copy of the official architecture), density 0.01, 100 iterations: about 6 s each on two cores"
     net = init_weights(ResNet20(), 0)
     theirs = official_prune_loop(net, 0.01, 100, (3, 32, 32), method)
     ours = prune(net, method, 0.01, iterations=100, count="official", progress=False)
     assert same(ours, theirs)
     default = prune(net, method, 0.01, iterations=100, progress=False)
     overlap = sum(int((default[n] & ours[n]).sum()) for n in ours) / ours.kept
-    print(f"{method}: default count shares {overlap:.1%} of the official mask's weights")
+    assert 0.8 < overlap < 1      # the counts alone make the default mask another one (86.7 % and 88.2 % shared when measured)
 
 
 def test_the_command_line_counts_the_official_way(tmp_path):
