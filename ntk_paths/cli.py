@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, difflib, importlib.util, shlex, sys, time
 from pathlib import Path
-from .masks import Masks, resolve_density, COUNTS
+from .masks import Masks, resolve_density, COUNTS, LAYER_DENSITIES
 from .models import MODELS, make_model, init_weights
 from .data import DATASETS, SHAPES, TORCHVISION, load_dataset
 from .scores import SCORES
@@ -100,7 +100,8 @@ def cmd_prune(a) -> int:
     masks = prune(net, a.method, a.density, sparsity=a.sparsity, compression=a.compression, iterations=a.iterations,
                   schedule=a.schedule, scope=a.scope, data=data,
                   seed=a.seed, protect_first=a.protect_first, protect_last=a.protect_last,
-                  protect_shortcuts=a.protect_shortcuts, min_density=a.min_density, count=a.count, progress=not a.quiet)
+                  protect_shortcuts=a.protect_shortcuts, min_density=a.min_density, count=a.count, layer_density=a.layer_density,
+                  progress=not a.quiet)
     masks.meta.update(model=a.model, dataset=a.dataset)
     print(masks)
     print(f"\n{a.method}, {masks.meta['iterations']} iterations, {time.perf_counter() - t0:.1f} s")
@@ -147,6 +148,7 @@ def cmd_list(a) -> int:
     print("models: " + ", ".join(MODELS))
     print("datasets: " + ", ".join(DATASETS) + "  (digits and mnist1d need no download)")
     has_ray = importlib.util.find_spec("ray") is not None
+    print("layer densities (prune --layer-density): " + ", ".join(LAYER_DENSITIES))
     print("executors: " + ", ".join(EXECUTORS) + ("" if has_ray else '  (ray needs: pip install -e ".[ray]")'))
     return 0
 
@@ -189,6 +191,8 @@ def _prune_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--protect-first", action="store_true"); r.add_argument("--protect-last", action="store_true")
     r.add_argument("--protect-shortcuts", action="store_true")
     r.add_argument("--min-density", type=float, default=0.0)
+    r.add_argument("--layer-density", default=None, choices=list(LAYER_DENSITIES),
+                   help="each layer keeps its share under this rule (e.g. erk: random pruning with ERK densities)")
     r.add_argument("--count", default="round", choices=list(COUNTS),
                    help="kept weights per step: round(d·N), or official (N - int((1-d)·N), as the reference code)")
     r.add_argument("--input-shape", type=_ints, default=None, help="one input's shape, e.g. 3,32,32 (default: the dataset's)")

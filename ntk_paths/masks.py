@@ -21,10 +21,10 @@ from .io import atomic_write
 from .checks import moved_names
 
 # %% auto #0
-__all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'COUNTS', 'BATCH_NORMS', 'trainable_weight', 'weight_path', 'Prunable', 'prunable',
-           'Protect', 'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks', 'MaskParametrization',
-           'mask_parametrization', 'apply_masks', 'remove_masks', 'eval_mode', 'masked_params', 'masked_forward',
-           'to_torch_prune', 'shuffle_masks']
+__all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'COUNTS', 'LAYER_DENSITIES', 'BATCH_NORMS', 'trainable_weight', 'weight_path',
+           'Prunable', 'prunable', 'Protect', 'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks',
+           'layer_densities', 'layer_counts', 'MaskParametrization', 'mask_parametrization', 'apply_masks',
+           'remove_masks', 'eval_mode', 'masked_params', 'masked_forward', 'to_torch_prune', 'shuffle_masks']
 
 # %% ../nbs/00_masks.ipynb #7cda0103
 PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -259,6 +259,7 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
                alive:Masks|None=None,       # weights already pruned here are never kept again
                min_density:float=0.0,       # each layer keeps at least this fraction (global scope)
                count:str="round",           # how a density becomes a number of weights: see `n_keep`
+               layer_density:str|None=None, # a rule from `LAYER_DENSITIES`: each layer keeps its share (see below)
               )->Masks:
     "Keep exactly `n_keep(density, total)` weights with the highest scores"
     d = resolve_density(density, sparsity=sparsity, compression=compression)
@@ -269,6 +270,10 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
     if list(alive) != names: raise ValueError(f"scores and alive masks name different weights: {names} vs {list(alive)}")
     sizes = [scores[k].numel() for k in names]
     ks = [n_keep(d, s, count) for s in sizes] if scope == "layer" and count == "official" else None   # per layer, as theirs
+    if layer_density is not None:
+        ks = list(layer_counts({n: tuple(scores[n].shape) for n in names}, d, layer_density, count).values())
+        ks = _within(ks, [int(alive[n].sum()) for n in names])
+        scope = "layer"
     k = sum(ks) if ks else n_keep(d, sum(sizes), count)
     if k > alive.kept: raise ValueError(f"cannot keep {k:,} weights: only {alive.kept:,} are still alive (density {alive.density:.4g})")
     flat = [scores[n].detach().flatten().double() for n in names]
@@ -290,6 +295,74 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
         extra = _top(flat, [a & ~kp for a, kp in zip(live, keep)], k - sum(reserve))
         keep = [kp | e for kp, e in zip(keep, extra)]
     return Masks({n: kp.view_as(scores[n]) for n, kp in zip(names, keep)})
+
+# %% ../nbs/00_masks.ipynb #813af49d
+LAYER_DENSITIES = ("uniform", "er", "erk", "uniform+", "erk+")
+
+def _raw(shape:tuple, rule:str) -> float:
+    "RigL's raw score r_l: sum of the dimensions over their product (ER: the two channel dimensions only)"
+    dims = list(shape[:2]) if rule == "er" else list(shape)
+    return sum(dims) / math.prod(dims)
+
+def _solve(sizes:dict, raw:dict, budget:float) -> dict:
+    "d_l = eps · r_l over `sizes` with Σ d_l N_l = budget, making the largest-r layers dense while some d_l > 1"
+    dense, out = set(), {}
+    while True:
+        free = [n for n in sizes if n not in dense]
+        if not free: break
+        eps = (budget - sum(sizes[n] for n in dense)) / sum(raw[n] * sizes[n] for n in free)
+        top = max(raw[n] for n in free)
+        if eps * top <= 1: break
+        dense |= {n for n in free if raw[n] == top}
+    out = {n: 1.0 for n in dense}
+    out.update({n: eps * raw[n] for n in sizes if n not in dense} if free else {})
+    return out
+
+# %% ../nbs/00_masks.ipynb #ad87498f
+def layer_densities(shapes:Mapping[str, tuple], # each prunable weight's shape, in registration order
+                    density:float,              # the overall density D
+                    rule:str="erk",             # one of `LAYER_DENSITIES`
+                   )->dict[str, float]:         # each layer's density; Σ d_l N_l = D Σ N_l
+    "The density of each layer under `rule`, with the total exactly `density`"
+    if rule not in LAYER_DENSITIES: raise ValueError(f"layer_density must be one of {LAYER_DENSITIES}, got {rule!r}")
+    d = resolve_density(density)
+    sizes = {n: math.prod(s) for n, s in shapes.items()}
+    names, total = list(sizes), sum(sizes.values())
+    fixed = {}
+    if rule == "uniform+":
+        fixed[names[0]] = 1.0
+        if d < 0.2 and len(names) > 1: fixed[names[-1]] = 0.2
+    if rule == "erk+" and len(names) > 1: fixed[names[-1]] = 1.0
+    free = {n: sizes[n] for n in names if n not in fixed}
+    budget = d * total - sum(fixed[n] * sizes[n] for n in fixed)
+    if budget <= 0 or (free and budget > sum(free.values())):
+        raise ValueError(f"{rule} at density {d:g}: the layers it fixes ({', '.join(fixed)}) keep "
+                         f"{sum(fixed[n] * sizes[n] for n in fixed):,.0f} of the {d * total:,.0f} weights the density allows; "
+                         "use a higher density or another rule")
+    if rule in ("uniform", "uniform+"): out = {n: budget / sum(free.values()) for n in free}
+    else: out = _solve(free, {n: _raw(tuple(shapes[n]), "er" if rule == "er" else "erk") for n in free}, budget)
+    return {n: fixed.get(n, out.get(n)) for n in names}
+
+# %% ../nbs/00_masks.ipynb #92a913f7
+def _within(ks:list[int], room:list[int]) -> list[int]:
+    "Counts capped at what each layer has left; the excess (a rounding unit in an iterative run) goes to layers with room"
+    over = sum(max(0, k - r) for k, r in zip(ks, room))
+    ks = [min(k, r) for k, r in zip(ks, room)]
+    for i in range(len(ks)):
+        if over <= 0: break
+        add = min(over, room[i] - ks[i]); ks[i] += add; over -= add
+    return ks
+
+def layer_counts(shapes:Mapping[str, tuple], density:float, rule:str="erk", count:str="round") -> dict[str, int]:
+    "Kept weights per layer under `rule`, adding up to exactly `n_keep(density, N)`"
+    sizes = {n: math.prod(s) for n, s in shapes.items()}
+    dens = layer_densities(shapes, density, rule)
+    want = {n: dens[n] * sizes[n] for n in sizes}
+    k = {n: min(sizes[n], math.floor(want[n] + 1e-9)) for n in sizes}
+    left = n_keep(density, sum(sizes.values()), count) - sum(k.values())
+    order = sorted((n for n in sizes if k[n] < sizes[n]), key=lambda n: (-(want[n] - k[n]), list(sizes).index(n)))
+    for n in order[:max(0, left)]: k[n] += 1
+    return k
 
 # %% ../nbs/00_masks.ipynb #8dc5c491
 class MaskParametrization(nn.Module):

@@ -10,7 +10,8 @@ from typing import Callable, Iterator, NamedTuple
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .masks import Masks, Protect, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS
+from .masks import (Masks, Protect, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS, LAYER_DENSITIES,
+                             layer_counts)
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch
 from .scores import SCORES
@@ -102,6 +103,7 @@ class PruneRun:
     invert: bool = False
     input_shape: tuple|None = None
     count: str = "round"
+    layer_density: str|None = None
     def __len__(self) -> int: return self.iterations
     def __iter__(self) -> Iterator[Step]:
         current, sal = self.start, SCORES[self.method]
@@ -110,7 +112,8 @@ class PruneRun:
                 s = sal(self.model, current, data=self.batch, generator=self.generator, input_shape=self.input_shape, **self.options)
             check_scores(self.method, s, current, dk)
             if self.invert: s = {n: -v for n, v in s.items()}
-            after = topk_masks(s, dk, scope=self.scope, alive=current, min_density=self.min_density, count=self.count)
+            after = topk_masks(s, dk, scope=self.scope, alive=current, min_density=self.min_density, count=self.count,
+                               layer_density=self.layer_density)
             yield Step(k, dk, current, s, after)
             current = after
 
@@ -132,6 +135,7 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
                 invert:bool=False,          # keep the lowest scores (the "invert" sanity check)
                 input_shape:tuple|None=None,# one input's shape, if neither data nor `model.input_shape` tell
                 count:str="round",          # "official": keep as many weights per step as the reference code (see `n_keep`)
+                layer_density:str|None=None,# "erk", "er", "uniform", "uniform+" or "erk+": each layer keeps its share
                 **options,                  # passed to the score function
                )->PruneRun:                 # iterate over it for the steps
     "Check a pruning run's arguments and return its steps, to be taken one at a time"
@@ -142,6 +146,8 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
     if isinstance(T, bool) or not isinstance(T, int) or T < 1: raise ValueError(f"iterations must be an integer >= 1, got {T!r}")
     if schedule not in SCHEDULES: raise ValueError(f"unknown schedule {schedule!r}; choose one of: {', '.join(SCHEDULES)}")
     if count not in COUNTS: raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
+    if layer_density is not None and layer_density not in LAYER_DENSITIES:
+        raise ValueError(f"layer_density must be one of {LAYER_DENSITIES}, got {layer_density!r}")
     if sal.data != "none" and data is None:
         raise ValueError(f"{method} needs {'a labelled batch' if sal.data == 'labels' else 'input data'}: pass data=TensorData, "
                          f"data=(x, y) or data=x; data-free methods are: "
@@ -162,7 +168,8 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
     start = (masks.check(model) if masks is not None else Masks.ones(model, **protect.flags)).to(next(model.parameters()).device)
     if d > start.density: raise ValueError(f"the starting masks keep density {start.density:.4g}; cannot prune up to {d:.4g}")
     return PruneRun(model, method, d, T, schedule, scope, start, batch, x, options,
-                    generator if generator is not None else torch.Generator().manual_seed(seed), min_density, invert, input_shape, count)
+                    generator if generator is not None else torch.Generator().manual_seed(seed), min_density, invert, input_shape, count,
+                    layer_density)
 
 # %% ../nbs/06_prune.ipynb #beae5638
 @delegates(prune_steps, but=("generator", "invert"))
@@ -194,7 +201,8 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
     if sanity == "reinit": init_weights(model, REINIT_SEED + seed)   # a stream apart from seeds used to initialise
     current.meta = dict(method=method, density=run.density, iterations=run.iterations, schedule=run.schedule, scope=run.scope,
                         seed=seed, sanity=sanity, min_density=run.min_density, **{k: v for k, v in protect.flags.items() if v},
-                        **({"count": run.count} if run.count != "round" else {}))
+                        **({"count": run.count} if run.count != "round" else {}),
+                        **({"layer_density": run.layer_density} if run.layer_density else {}))
     return current
 
 # %% ../nbs/06_prune.ipynb #5ba52357

@@ -1,8 +1,9 @@
 "The prune loop and the first saliencies: SynFlow's defining properties, layer collapse, numerics, any nn.Module."
+import math
 import copy
 import pytest, torch
 from torch import nn
-from ntk_paths import (prune, Masks, SCORES, saliency, init_weights, apply_masks, VGG, ResNet20, MLP, LeNet5, ScoreError)
+from ntk_paths import (prunable, prune, Masks, SCORES, saliency, init_weights, apply_masks, VGG, ResNet20, MLP, LeNet5, ScoreError)
 from ntk_paths.scores import synflow_pass
 
 
@@ -121,3 +122,30 @@ def test_bad_input():
     with pytest.raises(ValueError, match="pass input_shape"): prune(nn.Sequential(nn.Conv2d(3, 2, 3), nn.Flatten()), "synflow", 0.5)
     with pytest.raises(ValueError, match=r"logits of shape \(N, K\)"):
         prune(nn.Sequential(nn.Linear(3, 2), nn.Flatten(0)), "synflow", 0.5, input_shape=(3,), progress=False)
+
+
+@pytest.mark.parametrize("rule", ["erk", "er", "uniform", "uniform+", "erk+"])
+def test_layer_density_rules_on_every_reference_model(rule):
+    "prune(net, 'random', 0.01, layer_density=rule) on MLP, LeNet-5, VGG-16 and ResNet-20: exact total, the rule's shares"
+    from ntk_paths.masks import layer_counts
+    done = 0
+    for net in (MLP(), LeNet5(), VGG(16, width=0.25), ResNet20()):
+        init_weights(net, 0)
+        shapes = {n: tuple(p.weight.shape) for n, p in prunable(net).items()}
+        fixed = sum(math.prod(shapes[n]) for n in list(shapes)[:1]) if rule == "uniform+" else \
+                sum(math.prod(shapes[n]) for n in list(shapes)[-1:]) if rule == "erk+" else 0
+        if fixed >= 0.01 * sum(math.prod(s) for s in shapes.values()):     # the dense layer alone is over the budget
+            with pytest.raises(ValueError, match="use a higher density or another rule"):
+                prune(net, "random", 0.01, layer_density=rule, progress=False)
+            continue
+        mk = prune(net, "random", 0.01, layer_density=rule, progress=False)
+        assert mk.kept == round(0.01 * mk.total)
+        assert [r["kept"] for r in mk.rows()] == list(layer_counts(shapes, 0.01, rule).values())
+        done += 1
+    assert done >= 2
+
+
+def test_an_iterative_method_with_erk_keeps_every_step_exact():
+    net = init_weights(ResNet20(), 0)
+    mk = prune(net, "synflow", 0.01, iterations=20, layer_density="erk", progress=False)
+    assert mk.kept == round(0.01 * mk.total) and mk.collapsed == []
