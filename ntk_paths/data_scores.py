@@ -12,7 +12,7 @@ from .masks import prunable, masked_forward, eval_mode, BATCH_NORMS
 from .scores import saliency, logits
 
 # %% auto #0
-__all__ = ['bn_mode', 'snip', 'grasp']
+__all__ = ['LOSSES', 'bn_mode', 'snip', 'grasp']
 
 # %% ../nbs/05a_data_scores.ipynb #d03cc651
 @contextmanager
@@ -37,18 +37,25 @@ def _labelled(model, data) -> tuple[Tensor, Tensor]:
     return data[0].to(dev), data[1].to(dev)
 
 # %% ../nbs/05a_data_scores.ipynb #6306d034
+LOSSES = {"ce": F.cross_entropy,                                       # the papers'
+          "nll_logits": lambda out, y: F.nll_loss(out, y)}                 # FORCE's code: mean −z_y of the raw logits
+
 @saliency("snip", data="labels")
-def snip(model, masks, *, data=None, bn="batch", **_):
+def snip(model, masks, *, data=None, bn="batch", loss:str="ce", **_):
     "SNIP: |∂L/∂m| at the current mask, cross-entropy on one labelled batch"
+    if loss not in LOSSES: raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
     x, y = _labelled(model, data)
     m = {n: masks[n].to(x.dtype).requires_grad_() for n in masks}
     with bn_mode(model, bn, len(x)):
         out = logits(masked_forward(model, m, x, transform=Tensor.detach, copy_buffers=True))
-    g = torch.autograd.grad(F.cross_entropy(out, y), list(m.values()))
+    g = torch.autograd.grad(LOSSES[loss](out, y), list(m.values()))
     return {n: gi.abs() for n, gi in zip(m, g)}
 
 # %% ../nbs/05a_data_scores.ipynb #1c965f45
 saliency("iter_snip", iterations=100, data="labels")(snip)
+
+# %% ../nbs/05a_data_scores.ipynb #4e7f966d
+saliency("force", iterations=60, data="labels", revives=True)(snip)
 
 # %% ../nbs/05a_data_scores.ipynb #0c1a4898
 @saliency("grasp", data="labels")

@@ -112,7 +112,8 @@ class PruneRun:
                 s = sal(self.model, current, data=self.batch, generator=self.generator, input_shape=self.input_shape, **self.options)
             check_scores(self.method, s, current, dk)
             if self.invert: s = {n: -v for n, v in s.items()}
-            after = topk_masks(s, dk, scope=self.scope, alive=current, min_density=self.min_density, count=self.count,
+            eligible = self.start if sal.revives else current   # FORCE ranks every weight again: pruned ones can come back
+            after = topk_masks(s, dk, scope=self.scope, alive=eligible, min_density=self.min_density, count=self.count,
                                layer_density=self.layer_density)
             yield Step(k, dk, current, s, after)
             current = after
@@ -213,6 +214,9 @@ def survival_scores(model:nn.Module, method:str, density:float, *,
                    )->dict[str, Tensor]:
     "Scores whose top-k at any density ≥ `density` is the mask one prune run to `density` had at that point"
     run = prune_steps(model, method, density, **kwargs)
+    if SCORES[method].revives:
+        raise ValueError(f"{method} can bring pruned weights back, so its masks are not nested and one ranking cannot give "
+                         "them all: call prune at each density instead")
     surv = {n: torch.full(m.shape, -1.0, dtype=torch.float64, device=m.device) for n, m in run.start.items()}
     for step in tqdm(run, total=len(run), desc=f"{method} → density {run.density:.3g}", disable=not progress or len(run) == 1,
                      leave=False):

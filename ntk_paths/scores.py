@@ -26,15 +26,16 @@ class Saliency:
     fn: Callable
     iterations: int = 1      # the paper's default number of prune-score rounds
     data: str = "none"       # "none", "inputs" (unlabelled) or "labels" (a labelled batch)
+    revives: bool = False    # pruned weights are ranked again at every step and can come back (FORCE)
     def __call__(self, *args, **kwargs) -> dict[str, Tensor]: return self.fn(*args, **kwargs)
 
 SCORES: dict[str, Saliency] = {}
 
-def saliency(name:str, iterations:int=1, data:str="none"):
+def saliency(name:str, iterations:int=1, data:str="none", revives:bool=False):
     "Decorator: register a score function in `SCORES` under `name`"
     if data not in ("none", "inputs", "labels"): raise ValueError(f"data must be 'none', 'inputs' or 'labels', got {data!r}")
     def register(fn):
-        SCORES[name] = Saliency(name, fn, iterations, data)
+        SCORES[name] = Saliency(name, fn, iterations, data, revives)
         return fn
     return register
 

@@ -109,7 +109,8 @@ class _Explorer(W.VBox):
         self._busy, self._quiet, self._controls = 0, False, [self.model_w, self.seed_w, self.device_w]
 
     def _methods(self) -> list[str]:
-        return [m for m, s in SCORES.items() if s.data == "none" or self.data is not None]
+        # FORCE revives weights: no single ranking gives its masks at every density, so the explorers leave it out
+        return [m for m, s in SCORES.items() if (s.data == "none" or self.data is not None) and not s.revives]
 
     def _step(self, what:str, total:int):
         "Show `what` and a progress bar; returns a callback for `prune`'s steps"

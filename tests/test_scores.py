@@ -223,3 +223,24 @@ def test_layer_collapse_full_scale():
     assert prune(vgg, "snip", compression=1000, data=data, progress=False).collapsed
     for m in ("synflow", "synflow_l2", "synflow_dist", "synflow_dist_l2", "path_kernel"):
         assert not prune(vgg, m, compression=1000, data=data, progress=False).collapsed, m
+
+
+def test_force_scores_every_weight_with_the_dense_initial_weights():
+    "One FORCE step against the straightforward float64 formula |θ₀ ⊙ ∂L(θ₀ ⊙ m)/∂w|, at a mask with pruned weights"
+    import copy
+    import torch.nn.functional as F
+    net = init_weights(MLP((64, 32, 10)), 0).double()
+    data = load_digits()
+    x, y = balanced_batch(data.x_train, data.y_train, 5)
+    x = x.double()
+    g = torch.Generator().manual_seed(0)
+    masks = Masks({n: torch.rand(p.weight.shape, generator=g) > 0.5 for n, p in prunable(net).items()})
+    ours = SCORES["force"](net, masks, data=(x, y))
+    ref = copy.deepcopy(net)
+    with torch.no_grad():
+        for n, p in prunable(ref).items(): p.weight.mul_(masks[n])                 # the pruned network, θ₀ ⊙ m
+    F.cross_entropy(ref(x), y).backward()
+    for n, p in prunable(net).items():
+        want = (p.weight.detach() * prunable(ref)[n].weight.grad).abs()             # θ₀ (dense) × g at θ₀ ⊙ m
+        torch.testing.assert_close(ours[n], want, rtol=1e-12, atol=1e-15)
+        assert (ours[n][~masks[n]] > 0).any()                                       # pruned weights still score: they can return
