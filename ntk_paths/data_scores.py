@@ -8,11 +8,12 @@ from contextlib import contextmanager
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .masks import prunable, masked_forward, eval_mode, BATCH_NORMS
+from .masks import prunable, masked_forward, masked_params, eval_mode, BATCH_NORMS
+from torch.func import functional_call
 from .scores import saliency, logits
 
 # %% auto #0
-__all__ = ['LOSSES', 'bn_mode', 'snip', 'grasp']
+__all__ = ['LOSSES', 'bn_mode', 'snip', 'grasp', 'prospr']
 
 # %% ../nbs/05a_data_scores.ipynb #d03cc651
 @contextmanager
@@ -69,3 +70,24 @@ def grasp(model, masks, *, data=None, temperature:float=200.0, bn="batch", **_):
     g = torch.autograd.grad(F.cross_entropy(out / temperature, y), list(w.values()), create_graph=True)
     Hg = dict(zip(w, torch.autograd.grad(sum((gi * gi.detach()).sum() for gi in g), list(w.values()))))
     return {n: w[n].detach() * Hg[n] for n in masks}
+
+# %% ../nbs/05a_data_scores.ipynb #384da561
+@saliency("prospr", data="labels")
+def prospr(model, masks, *, data=None, steps:int=3, lr:float=0.1, momentum:float=0.0, bn="batch", **_):
+    "ProsPr: |∂L(θ'_M)/∂m| through M SGD steps from θ₀ ⊙ m on the pruning batch"
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0: raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    x, y = _labelled(model, data)
+    found = prunable(model)
+    m = {n: masks[n].to(x.dtype).requires_grad_() for n in masks}
+    w = {p: t.detach().clone().requires_grad_() for p, t in model.named_parameters()}      # biases and BN train too
+    w.update(masked_params(model, m, Tensor.detach))                                       # θ'_0 = θ₀ ⊙ m
+    buffers = {n: b.clone() for n, b in model.named_buffers()}                             # BN statistics of a copy
+    forward = lambda w: logits(functional_call(model, {**buffers, **w}, (x,)))
+    with bn_mode(model, bn, len(x)):
+        b = None
+        for _ in range(steps):
+            g = torch.autograd.grad(F.cross_entropy(forward(w), y), list(w.values()), create_graph=True)
+            b = g if b is None else [momentum * bi + gi for bi, gi in zip(b, g)]
+            w = {k: v - lr * bi for (k, v), bi in zip(w.items(), b)}
+        loss = F.cross_entropy(forward(w), y)
+    return {n: gi.abs() for n, gi in zip(m, torch.autograd.grad(loss, list(m.values())))}

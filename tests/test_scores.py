@@ -244,3 +244,16 @@ def test_force_scores_every_weight_with_the_dense_initial_weights():
         want = (p.weight.detach() * prunable(ref)[n].weight.grad).abs()             # θ₀ (dense) × g at θ₀ ⊙ m
         torch.testing.assert_close(ours[n], want, rtol=1e-12, atol=1e-15)
         assert (ours[n][~masks[n]] > 0).any()                                       # pruned weights still score: they can return
+
+
+@pytest.mark.parametrize("make,shape", [(lambda: LeNet5(), (1, 28, 28)), (lambda: VGG(11, batch_norm=True, width=0.25), (3, 32, 32)),
+                                        (lambda: ResNet20(), (3, 32, 32))])
+def test_prospr_prunes_conv_nets_and_leaves_them_untouched(make, shape):
+    net = init_weights(make(), 0).train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, *shape, generator=g), torch.arange(20) % 10
+    mk = prune(net, "prospr", 0.05, data=(x, y), progress=False)
+    assert mk.kept == round(0.05 * mk.total)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())     # weights and BN statistics as they were
+    assert net.training
