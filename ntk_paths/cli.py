@@ -119,7 +119,7 @@ def cmd_report(a) -> int:
 def cmd_sweep(a) -> int:
     cfg = SweepConfig.from_file(a.config) if a.config else SweepConfig()
     for k in ("dataset", "model", "methods", "densities", "seeds", "epochs", "lr", "batch_size", "optimizer", "weight_decay",
-              "iterations", "ntk_samples", "device", "count"):
+              "iterations", "ntk_samples", "device", "count", "layer_density"):
         v = getattr(a, k)
         if v is not None: setattr(cfg, k, v)
     if a.compressions: cfg.densities = [resolve_density(compression=c) for c in a.compressions]
@@ -221,6 +221,7 @@ def _sweep_parser(sub) -> argparse.ArgumentParser:
     w.add_argument("--ntk-samples", type=int, help="NTK statistics on this many training inputs per run (default: none)")
     w.add_argument("--device")
     w.add_argument("--count", choices=list(COUNTS), help="kept weights per step: round, or official (as the reference code)")
+    w.add_argument("--layer-density", choices=list(LAYER_DENSITIES), help="every method keeps each layer's share under this rule")
     w.add_argument("--out", default="results/sweep", help="results folder (default: results/sweep)")
     w.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")
     w.add_argument("--overwrite", action="store_true", help="discard results of another configuration in --out")

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 from .io import default_device, atomic_write, append_jsonl, read_jsonl, repair_jsonl, FolderLock
-from .masks import COUNTS
+from .masks import COUNTS, LAYER_DENSITIES
 from .models import MODELS, make_model, init_weights
 from .data import DATASETS, load_dataset, balanced_batch
 from .prune import prune, SANITY
@@ -44,6 +44,7 @@ class SweepConfig:
     ntk_samples: int = 0                                        # > 0: NTK statistics on this many training inputs
     device: str|None = None
     count: str = "round"                                        # "official": the reference code's kept counts (see `n_keep`)
+    layer_density: str|None = None                              # "erk", "uniform+", …: every method keeps each layer's share
 
     def method_iterations(self, spec:str) -> tuple[str, int|None]:
         "('ntksap', 1) for 'ntksap@1'; the configured or paper default otherwise"
@@ -65,6 +66,8 @@ class SweepConfig:
             if s not in (None, *SANITY): errs.append(f"unknown sanity check {s!r} (choose from none, {', '.join(SANITY)})")
         if not self.seeds: errs.append("seeds is empty")
         if self.count not in COUNTS: errs.append(f"count must be one of {COUNTS}, got {self.count!r}")
+        if self.layer_density not in (None, *LAYER_DENSITIES):
+            errs.append(f"layer_density must be one of {LAYER_DENSITIES}, got {self.layer_density!r}")
         if len(set(self.methods)) != len(self.methods): errs.append("a method is listed twice")
         if errs: raise ValueError("invalid sweep configuration:\n  " + "\n  ".join(errs))
         return self
@@ -103,7 +106,7 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
     masks = None
     if name != "dense":
         masks = prune(net, name, run["density"], iterations=iters, data=data if SCORES[name].data != "none" else None,
-                      seed=run["seed"], sanity=run["sanity"], count=cfg.count, progress=False)
+                      seed=run["seed"], sanity=run["sanity"], count=cfg.count, layer_density=cfg.layer_density, progress=False)
     t1 = time.perf_counter()
     row = dict(iterations=masks.meta["iterations"] if masks else 0, kept=masks.kept if masks else None,
                total=masks.total if masks else None,
