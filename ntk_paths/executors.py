@@ -8,7 +8,7 @@ import concurrent.futures as cf, multiprocessing as mp, os
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterator
 import torch
-from .checks import accepted_options, check_options
+from .checks import accepted_options, check_options, check_count
 
 # %% auto #0
 __all__ = ['EXECUTORS', 'Executor', 'LocalExecutor', 'ProcessExecutor', 'RayExecutor', 'get_executor']
@@ -45,10 +45,8 @@ class ProcessExecutor(Executor):
     "`workers` worker processes on this machine, each with `threads` torch threads (default: an equal share of the cores)"
     name = "processes"
     def __init__(self, workers:int=2, threads:int|None=None, retries:int=1):
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-        self.workers, self.retries = workers, retries
-        self.threads = threads or max(1, (os.cpu_count() or 1) // workers)
+        self.workers, self.retries = check_count(workers, "workers", allow_none=False), check_count(retries, "retries", 0, False)
+        self.threads = check_count(threads, "threads") or max(1, (os.cpu_count() or 1) // workers)
 
     def map(self, fn, shared, runs, lost, gpu=False):
         tries, pending = {}, list(runs)
@@ -84,7 +82,7 @@ class RayExecutor(Executor):
     name = "ray"
     def __init__(self, address:str|None=None, cpus:int=1, retries:int=3):
         _ray()
-        self.address, self.cpus, self.retries = address, cpus, retries
+        self.address, self.cpus, self.retries = address, check_count(cpus, "cpus", allow_none=False), check_count(retries, "retries", 0, False)
 
     def map(self, fn, shared, runs, lost, gpu=False):
         ray = _ray()

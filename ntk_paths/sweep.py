@@ -125,14 +125,16 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
     return row
 
 # %% ../nbs/09_sweep.ipynb #fa697a14
+def _head(run:dict) -> dict: return dict(run_id=run_id(run), **run, compression=1 / run["density"])
+
 def failed_row(run:dict, error:str, tb:str="") -> dict:
     "The results row of a run that did not finish"
-    return dict(run_id=run_id(run), **run, compression=1 / run["density"], status="failed", error=error, traceback=tb)
+    return dict(_head(run), status="failed", error=error, traceback=tb)
 
 def run_one(cfg:SweepConfig, data, device, run:dict) -> dict:
     "The results row of one run: its measurements, or the error that stopped it (never raises)"
     t0 = time.perf_counter()
-    try: row = dict(run_id=run_id(run), **run, compression=1 / run["density"], status="ok", **_measure(cfg, data, run, device))
+    try: row = dict(_head(run), status="ok", **_measure(cfg, data, run, device))
     except Exception as e:   # recorded, and the sweep goes on
         row = failed_row(run, f"{type(e).__name__}: {e}", traceback.format_exc(limit=3))
     row["seconds"] = time.perf_counter() - t0

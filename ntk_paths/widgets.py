@@ -112,6 +112,15 @@ class _Explorer(W.VBox):
         # FORCE revives weights: no single ranking gives its masks at every density, so the explorers leave it out
         return [m for m, s in SCORES.items() if (s.data == "none" or self.data is not None) and not s.revives]
 
+    def _check_methods(self, methods):
+        "Refuse a method the explorer cannot show, saying why"
+        for m in methods:
+            if m in self._methods(): continue
+            why = ("it is not a registered method" if m not in SCORES else
+                   "it brings pruned weights back, so one ranking cannot give its masks at every density; use prune"
+                   if SCORES[m].revives else "it needs data: pass data= (a TensorData or a name from DATASETS)")
+            raise ValueError(f"method {m!r} is not available here: {why}. Choose one of: {', '.join(self._methods())}")
+
     def _step(self, what:str, total:int):
         "Show `what` and a progress bar; returns a callback for `prune`'s steps"
         self.progress.max, self.progress.value = max(total, 1), 0
@@ -155,9 +164,7 @@ class MaskExplorer(_Explorer):
                  cache:ScoreCache|None=None,   # share one between explorers
                  floor:float=1e-4):            # the slider's lowest density
         super().__init__(model, data, input_shape, num_classes, seed, device, cache, floor)
-        if method not in self._methods():
-            raise ValueError(f"method {method!r} is not available{'' if method in SCORES else ''}: choose one of "
-                             f"{', '.join(self._methods())}" + ("" if data is not None else " (pass data= for the others)"))
+        self._check_methods([method])
         self.method_w = W.Dropdown(options=self._methods(), value=method, description="method", layout=W.Layout(width="190px"))
         self.iterations_w = W.BoundedIntText(value=iterations or SCORES[method].iterations, min=1, max=10_000,
                                              description="iterations", layout=W.Layout(width="150px"),
@@ -252,9 +259,7 @@ class SpectrumExplorer(_Explorer):
         super().__init__(model, data, input_shape, num_classes, seed, device, cache, floor)
         self.iterations = iterations
         methods = [methods] if isinstance(methods, str) else list(methods)
-        wrong = [m for m in methods if m not in self._methods()]
-        if wrong: raise ValueError(f"methods {wrong} are not available; choose from {', '.join(self._methods())}"
-                                   + ("" if self.data is not None else " (pass data= for the others)"))
+        self._check_methods(methods)
         kernels = [k_ for k_ in KERNELS if k_ != "NTK on data" or self.data is not None]
         kernel = kernel or kernels[1 if self.data is not None else 0]
         if kernel not in kernels: raise ValueError(f"kernel {kernel!r} is not available; choose one of {kernels}")
