@@ -17,7 +17,8 @@ from .linalg import lanczos
 
 # %% auto #0
 __all__ = ['MAX_PATHS', 'SquaredNetwork', 'squared_pass', 'path_kernel_trace', 'Paths', 'count_paths', 'enumerate_paths',
-           'PathDecomposition', 'path_decomposition', 'path_kernel_gvp', 'path_kernel_eigvals', 'path_kernel_stats']
+           'PathDecomposition', 'path_decomposition', 'GatedUnitNetwork', 'active_path_sums', 'path_kernel_gvp',
+           'path_kernel_eigvals', 'path_kernel_stats']
 
 # %% ../nbs/04_paths.ipynb #618daa14
 _IDENTITY = {F.relu, torch.relu, Tensor.relu, F.relu_, torch.relu_, Tensor.relu_, F.leaky_relu}
@@ -179,25 +180,26 @@ def _squared_setup(model, masks, bias, input_shape):
     return shape, u, paths, other
 
 # %% ../nbs/04_paths.ipynb #4846671e
-def _R2(model, u:dict, paths:dict, other:dict, shape, bias:bool) -> Tensor:
-    "R₂(u) = Σ_p Π_{j∈p} u_j: the summed output of the squared network on an all-ones input"
+def _R2(model, u:dict, paths:dict, other:dict, shape, bias:bool, c:Tensor|None=None) -> Tensor:
+    "R₂(u) = Σ_p Π_{j∈p} u_j: the summed output of the squared network on an all-ones input (output k weighted by c_k)"
     dev = next(iter(u.values())).device
     with SquaredNetwork(bias) as mode:
         x = mode.activation(torch.ones(1, *shape, dtype=torch.float64, device=dev))
         out = functional_call(model, {**other, **{paths[n]: t for n, t in u.items()}}, (x,))
-    return out.sum()
+    return out.sum() if c is None else (out * c.to(out)).sum()
 
 # %% ../nbs/04_paths.ipynb #6cea5cbf
 def squared_pass(model:nn.Module,           # a ReLU network; not modified
                  masks:Masks|None=None,     # pruned weights (and their paths) are removed
                  bias:bool=False,           # biases (and BatchNorm shifts) as their own paths, or excluded
                  input_shape:tuple|None=None,
+                 output_weights:Tensor|None=None,  # (K,) c_k: R₂ = Σ_k c_k Σ_{p→k} v_p² (PX's data-aware bound)
                 )->tuple[Tensor, dict[str, Tensor]]:  # R₂ = Σ_p v_p², and d_j = ∂R₂/∂(θ_j²) per weight (and bias)
     "One forward and backward pass of the squared, identity-activation network on an all-ones input (float64)"
     shape, u, paths, other = _squared_setup(model, masks, bias, input_shape)
     u = {n: t.requires_grad_() for n, t in u.items()}
     with eval_mode(model):
-        R2 = _R2(model, u, paths, other, shape, bias)
+        R2 = _R2(model, u, paths, other, shape, bias, output_weights)
         grads = torch.autograd.grad(R2, list(u.values()), allow_unused=True)
     d = {n: (g if g is not None else torch.zeros_like(u[n])).detach() for n, g in zip(u, grads)}
     if masks is not None: d = {n: g * masks[n].to(g.device) if n in masks else g for n, g in d.items()}
@@ -389,6 +391,89 @@ def path_decomposition(model:nn.Sequential,     # bias-free, small enough to enu
     Jvf = torch.zeros(len(x), K, len(ps), dtype=torch.float64)
     Jvf[:, ps.end, rows] = a * x.double().flatten(1)[:, ps.start]
     return PathDecomposition(ps, names, v, J, Jvf)
+
+# %% ../nbs/04_paths.ipynb #d9bf4d20
+_MAX_ADAPTIVE = {f: n for f, n in _ADAPTIVE.items() if "max" in f.__name__}
+
+class _GateRecorder(TorchFunctionMode):
+    "Record, in call order, every ReLU's gate and every max-pool's winners (flat index in each plane)"
+    def __init__(self):
+        super().__init__()
+        self.gates = []
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _IDENTITY:
+            x = args[0] if args else kwargs["input"]
+            slope = (args[1] if len(args) > 1 else kwargs.get("negative_slope", 0.01)) if func is F.leaky_relu else 0.0
+            self.gates.append(torch.where(x > 0, 1.0, slope ** 2).to(x.dtype))   # taken before an in-place ReLU
+        elif func in _MAX or func in _MAX_ADAPTIVE:
+            out, idx = func(*args, **{**kwargs, "return_indices": True})
+            self.gates.append(idx)
+            return (out, idx) if kwargs.get("return_indices") else out
+        return func(*args, **kwargs)
+
+# %% ../nbs/04_paths.ipynb #43a91b32
+class GatedUnitNetwork(SquaredNetwork):
+    "The unit-weight, unit-coefficient network whose ReLUs and max-pools replay recorded gates"
+    def __init__(self, gates:list):
+        super().__init__(bias=False)
+        self.gates, self.used = list(gates), 0
+    def _next(self, fits) -> Tensor:
+        "The next recorded gate, if it `fits` the call being replayed"
+        g = self.gates[self.used] if self.used < len(self.gates) else None
+        if g is None or not fits(g):
+            raise RuntimeError("the network ran differently on the recorded pass and on the replay (gate "
+                               f"{self.used + 1} of {len(self.gates)}); PX needs a forward that depends on the input only")
+        self.used += 1
+        return g
+    def _squared(self, func, args, kwargs):
+        x = args[0] if args else kwargs.get("input")
+        if func in _IDENTITY: return x * self._next(lambda g: g.is_floating_point() and g.shape == x.shape).to(x.dtype)
+        if func in _MAX or func in _MAX_ADAPTIVE:
+            idx = self._next(lambda g: not g.is_floating_point() and g.shape[:2] == x.shape[:2])
+            out = x.flatten(2).gather(2, idx.flatten(2)).view(idx.shape)
+            return (out, idx) if kwargs.get("return_indices") else out
+        if func in _SCALE and len(args) == 2 and not kwargs:       # a fixed factor: 1 here (its square is in z₂)
+            a, b = args
+            if self._is_act(a) and isinstance(b, (int, float)): return a
+            if self._is_act(b) and isinstance(a, (int, float)) and func is torch.mul: return b
+        if func in _MEAN:
+            out = func(*args, **kwargs)
+            return out * (x.numel() / max(1, out.numel()))
+        return super()._squared(func, args, kwargs)
+    def _avg(self, func, n, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+        if not count_include_pad or divisor_override is not None or ceil_mode:
+            raise NotImplementedError("the unit network supports average pooling with the default divisor only")
+        return _sum_pool(n, x, kernel_size, stride, padding)
+    def _adaptive(self, func, n, x, output_size, *a, **kw):
+        outs = [o or L for o, L in zip(_tuple(output_size, n), x.shape[-n:])]
+        return F.__dict__[f"adaptive_avg_pool{n}d"](x, outs) * _window_counts(x.shape[-n:], outs, x)
+    def _batch_norm(self, x, running_mean, running_var, *a, **kw):
+        if running_mean is None or running_var is None:
+            raise NotImplementedError("BatchNorm without running statistics has no path decomposition; use track_running_stats=True")
+        return x
+
+# %% ../nbs/04_paths.ipynb #9db07f5e
+def active_path_sums(model:nn.Module,        # a ReLU network; not modified
+                     x:Tensor,               # (N, ...) inputs
+                     masks:Masks|None=None,  # pruned weights close their paths
+                    )->Tensor:               # (N, K): z[n, k] = Σ_{p→k} a_p(x_n) x²_{n,s(p)}
+    "For each input and output, the squared input summed over the paths the real network has open (PX's data term)"
+    dtype = next(model.parameters()).dtype
+    rec = _GateRecorder()
+    with torch.no_grad(), eval_mode(model):
+        with rec: masked_forward(model, masks, x.to(dtype))
+        ws = _weights(model)
+        _, _, paths, other = _squared_setup(model, None, False, tuple(x.shape[1:]))
+        unit = {paths[n]: (masks[n].to(x.device, torch.float64) if masks is not None and n in masks else
+                           torch.ones(trainable_weight(m).shape, dtype=torch.float64, device=x.device))
+                for n, (name, m) in ws.items()}
+        with GatedUnitNetwork(rec.gates) as mode:
+            out = functional_call(model, {**other, **unit}, (mode.activation(x.double() ** 2),))
+    if mode.used != len(rec.gates):
+        raise RuntimeError(f"the replay used {mode.used} of {len(rec.gates)} recorded gates; PX needs a forward that "
+                           "depends on the input only")
+    return out
 
 # %% ../nbs/04_paths.ipynb #fd7918e7
 def path_kernel_gvp(model:nn.Module,
