@@ -1,6 +1,8 @@
-"""With count="official", ntk_paths' iterative SynFlow and SynFlow-L2 masks equal the official loop's bit for bit
-(tests/official_reference.py, float64) at every density of the schedule; with the default count they differ by the
-kept-count convention only (each step keeps round(d·N) instead of N − int((1 − d)·N))."""
+"""With count="official", ntk_paths' iterative SynFlow, SynFlow-L2 and path_kernel masks equal the official loop's bit
+for bit (tests/official_reference.py, float64) at every density of the schedule; with the default count they differ by
+the kept-count convention only (each step keeps round(d·N) instead of N − int((1 − d)·N)). path_kernel on a network with
+max-pooling differs on purpose: a squared copy of the network keeps max-pooling, which drops every path but one per
+window from Tr Π; our squared network sums them (nbs/04_paths.ipynb checks it against the enumerated paths)."""
 import pytest, torch
 from ntk_paths import prune, init_weights, ResNet20, LeNet5, MLP, Masks
 from official_reference import official_prune_loop
@@ -24,7 +26,7 @@ def test_official_count_gives_the_official_masks(method, model, shape, density, 
     assert default.kept == round(density * default.total) and "count" not in default.meta
 
 
-@pytest.mark.parametrize("method", ["synflow", "synflow_l2"])
+@pytest.mark.parametrize("method", ["synflow", "synflow_l2", "path_kernel"])
 def test_resnet20_at_100_iterations(method):
     "ResNet-20 (our copy of the official architecture), density 0.01, 100 iterations: about 6 s each on two cores"
     net = init_weights(ResNet20(), 0)
@@ -34,6 +36,20 @@ def test_resnet20_at_100_iterations(method):
     default = prune(net, method, 0.01, iterations=100, progress=False)
     overlap = sum(int((default[n] & ours[n]).sum()) for n in ours) / ours.kept
     assert 0.8 < overlap < 1      # the counts alone make the default mask another one (86.7 % and 88.2 % shared when measured)
+
+
+def test_path_kernel_official_on_an_mlp():
+    net = init_weights(MLP((64, 64, 32, 10)), 0)          # biases too: the squared network leaves them out, as the reference
+    theirs = official_prune_loop(net, 0.01, 100, (64,), "path_kernel")
+    assert same(prune(net, "path_kernel", 0.01, iterations=100, count="official", progress=False), theirs)
+
+
+def test_path_kernel_differs_where_max_pooling_drops_paths():
+    net = init_weights(LeNet5(), 0)
+    theirs = official_prune_loop(net, 0.01, 10, (1, 28, 28), "path_kernel")
+    ours = prune(net, "path_kernel", 0.01, iterations=10, count="official", progress=False)
+    assert ours.kept == sum(int(m.sum()) for m in theirs.values())
+    assert not same(ours, theirs)          # max-pooling: one path per window in the copy, all of them in Tr Π
 
 
 def test_the_command_line_counts_the_official_way(tmp_path):
