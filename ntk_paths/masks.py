@@ -279,7 +279,7 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
     flat = [scores[n].detach().flatten().double() for n in names]
     live = [alive[n].flatten().to(f.device) for n, f in zip(names, flat)]
     for n, f, a in zip(names, flat, live):
-        if not torch.isfinite(f[a]).all(): raise ValueError(f"scores of {n!r} contain NaN or inf; cannot rank them")
+        if not torch.isfinite(f).all() and not torch.isfinite(f[a]).all(): raise ValueError(f"scores of {n!r} contain NaN or inf; cannot rank them")
     if scope == "layer":
         if min_density > d: raise ValueError(f"min_density={min_density} exceeds density={d} in layer scope; lower it or use scope='global'")
         ks = ks or _apportion(sizes, k)
@@ -432,11 +432,14 @@ BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 @contextmanager
 def eval_mode(model:nn.Module):
     "Put `model` in eval mode, and every submodule back in its own mode afterwards"
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
+    modes = [(m, m.training) for m in model.modules()]        # pre-order: a module before its children
+    if any(t for _, t in modes): model.eval()                 # already in eval mode: nothing to switch
     try: yield model
     finally:
-        for m, t in modes: m.train(t)
+        if any(m.training != t for m, t in modes):            # one recursive train() for the root, then what differs
+            model.train(modes[0][1])
+            for m, t in modes[1:]:
+                if m.training != t: m.train(t)
 
 # %% ../nbs/00_masks.ipynb #a9fd63c4
 def masked_params(model:nn.Module,
