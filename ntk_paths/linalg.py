@@ -9,20 +9,37 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['lanczos', 'rademacher', 'hutchinson', 'hutch_pp']
+__all__ = ['ritz_estimates', 'lanczos', 'rademacher', 'hutchinson', 'hutch_pp']
 
 # %% ../nbs/02a_linalg.ipynb #26492a7b
+def _tridiagonal(alpha:list, beta:list) -> Tensor:
+    m = len(alpha)
+    return torch.diag(torch.stack(alpha)) + (torch.diag(torch.stack(beta[:m - 1]), 1) + torch.diag(torch.stack(beta[:m - 1]), -1) if m > 1 else 0)
+
+def ritz_estimates(T:Tensor, b, k:int) -> tuple[Tensor, Tensor]:
+    "The k largest Ritz values of a Lanczos matrix T, and for each an estimate of its distance to an eigenvalue"
+    ev, Y = torch.linalg.eigh(T)
+    ev, Y = ev.flip(0), Y.flip(1)
+    r = b * Y[-1].abs()                                   # ‖A x − θ x‖ of each Ritz pair (θ, x)
+    # the gap to the rest of the spectrum, as far as the other Ritz values and their residuals tell; none known: 0
+    gap = ((ev[:, None] - ev[None, :]).abs() - r[None, :]).fill_diagonal_(float("inf")).min(1).values.clamp(min=0)
+    gap = torch.where(torch.isinf(gap), torch.zeros_like(gap), gap)
+    est = torch.where(gap > 0, torch.minimum(r, r ** 2 / gap.clamp(min=1e-300)), r)
+    return ev[:k], est[:k]                                # an eigenvalue within r, and within r²/gap when isolated
+
 def lanczos(matvec:Callable[[Tensor], Tensor], # A v for a vector v of length n
             n:int,                              # the size of A
             k:int=10,                           # how many of the largest eigenvalues
-            steps:int|None=None,                # Krylov steps; default max(2k + 20, 40), at most n
+            steps:int|None=None,                # Krylov steps (at most); default max(2k + 20, 40), at most n
             generator:torch.Generator|None=None,# for the start vector (drawn on the CPU)
             dtype=torch.float64, device=None,
-           )->Tensor:                           # the k largest eigenvalues, largest first
+            tol:float|None=None,                # stop once each of the k is estimated accurate to tol (relative)
+            bounds:bool=False,                  # also return each eigenvalue's error estimate
+           )->Tensor:                           # the k largest eigenvalues, largest first (and their estimates)
     "The k largest eigenvalues of a symmetric operator given by `matvec`"
     steps = min(n, steps or max(2 * k + 20, 40))
     q = torch.randn(n, generator=generator, dtype=torch.float64).to(device=device, dtype=dtype)
-    Q = torch.zeros(steps + 1, n, dtype=dtype, device=device)
+    Q = torch.empty(steps + 1, n, dtype=dtype, device=device)          # rows are written before they are read
     Q[0] = q / q.norm()
     alpha, beta = [], []
     for j in range(steps):
@@ -33,9 +50,14 @@ def lanczos(matvec:Callable[[Tensor], Tensor], # A v for a vector v of length n
         b = w.norm()
         if b < 1e-12 * abs(alpha[-1]): break            # an invariant subspace: the spectrum is exact
         beta.append(b); Q[j + 1] = w / b
-    m = len(alpha)
-    T = torch.diag(torch.stack(alpha)) + (torch.diag(torch.stack(beta[:m - 1]), 1) + torch.diag(torch.stack(beta[:m - 1]), -1) if m > 1 else 0)
-    return torch.linalg.eigvalsh(T).flip(0)[:k]
+        if tol is not None and j + 1 >= min(k, n):
+            vals, est = ritz_estimates(_tridiagonal(alpha, beta), b, k)
+            if bool((est <= tol * vals.abs()).all()): break
+    T = _tridiagonal(alpha, beta)
+    vals = torch.linalg.eigvalsh(T).flip(0)[:k]
+    if not bounds: return vals
+    exact = len(beta) < len(alpha)                      # stopped on an invariant subspace
+    return vals, torch.zeros_like(vals) if exact else ritz_estimates(T, beta[-1], k)[1]
 
 # %% ../nbs/02a_linalg.ipynb #db9d5219
 def rademacher(shape:tuple, generator:torch.Generator|None=None, dtype=torch.float64) -> Tensor:

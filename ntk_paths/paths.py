@@ -476,21 +476,28 @@ def active_path_sums(model:nn.Module,        # a ReLU network; not modified
     return out
 
 # %% ../nbs/04_paths.ipynb #fd7918e7
+def _gvp(model:nn.Module, masks:Masks|None, input_shape:tuple|None):
+    "w ↦ G w with G = J_θvᵀ J_θv, the squared network set up once for many products"
+    from torch.func import grad, jvp
+    shape, u, paths, other = _squared_setup(model, masks, False, input_shape)
+    theta = {n: trainable_weight(m).detach().double() for n, (_, m) in _weights(model).items()}
+    mask = {n: masks[n].double() for n in u if masks is not None and n in masks}   # unmasked weights: no product
+    R2 = lambda uu: _R2(model, uu, paths, other, shape, False)
+    def gv(w:dict[str, Tensor]) -> dict[str, Tensor]:
+        w = {n: w[n].double() * mask[n] if n in mask else w[n].double() for n in u}
+        with eval_mode(model), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)   # torch's own, at first jvp
+            d, Hv = jvp(grad(R2), (u,), ({n: theta[n] * w[n] for n in u},))
+        out = {n: d[n] * w[n] + theta[n] * Hv[n] for n in u}
+        return {n: o * mask[n] if n in mask else o for n, o in out.items()}
+    return gv
+
 def path_kernel_gvp(model:nn.Module,
                     w:dict[str, Tensor],       # a direction, one tensor per Conv/Linear weight (by state_dict name)
                     masks:Masks|None=None, input_shape:tuple|None=None,
                    )->dict[str, Tensor]:       # G w
     "G w with G = J_θvᵀ J_θv, whose non-zero spectrum is the Path Kernel's: one forward-over-reverse pass"
-    from torch.func import grad, jvp
-    shape, u, paths, other = _squared_setup(model, masks, False, input_shape)
-    theta = {n: trainable_weight(m).detach().double() for n, (_, m) in _weights(model).items()}
-    mask = {n: (masks[n].double() if masks is not None and n in masks else torch.ones_like(theta[n])) for n in u}
-    w = {n: w[n].double() * mask[n] for n in u}
-    R2 = lambda uu: _R2(model, uu, paths, other, shape, False)
-    with eval_mode(model), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)   # torch's own, at first jvp
-        d, Hv = jvp(grad(R2), (u,), ({n: theta[n] * w[n] for n in u},))
-    return {n: (d[n] * w[n] + theta[n] * Hv[n]) * mask[n] for n in u}
+    return _gvp(model, masks, input_shape)(w)
 
 # %% ../nbs/04_paths.ipynb #628c9725
 def _flat_ops(model, masks, input_shape):
@@ -499,19 +506,30 @@ def _flat_ops(model, masks, input_shape):
     names = list(ws)
     shapes = [trainable_weight(m).shape for _, m in ws.values()]
     sizes = [math.prod(s) for s in shapes]
+    gv = _gvp(model, masks, input_shape)
     def mv(v):
         parts = dict(zip(names, (t.view(s) for t, s in zip(v.double().split(sizes), shapes))))
-        out = path_kernel_gvp(model, parts, masks, input_shape)
+        out = gv(parts)
         return torch.cat([out[n].flatten() for n in names])
     return mv, sum(sizes)
 
 def path_kernel_eigvals(model:nn.Module, k:int=10, masks:Masks|None=None, input_shape:tuple|None=None,
-                        steps:int|None=None, generator:torch.Generator|None=None) -> Tensor:
+                        steps:int|None=None,          # Lanczos steps at most (each one product G·w); default max(2k + 20, 40)
+                        generator:torch.Generator|None=None,
+                        tol:float|None=1e-6,          # stop once each of the k is estimated this accurate (relative); None: all steps
+                       )->Tensor:
     "The k largest eigenvalues of the Path Kernel Π, by Lanczos on G = J_θvᵀJ_θv (never enumerates paths)"
     mv, n = _flat_ops(model, masks, input_shape)
     dev = next(model.parameters()).device
-    return lanczos(mv, n, k, steps, generator or torch.Generator().manual_seed(0),
-                   dtype=torch.float64 if n <= 1_000_000 else torch.float32, device=dev)
+    vals, est = lanczos(mv, n, k, steps, generator or torch.Generator().manual_seed(0),
+                        dtype=torch.float64 if n <= 1_000_000 else torch.float32, device=dev, tol=tol, bounds=True)
+    loose = (est > (tol or 0) * vals.abs()).nonzero().flatten().tolist() if tol is not None else []
+    if loose:
+        worst = (est / vals.abs()).max().item()
+        warnings.warn(f"path_kernel_eigvals: λ{loose[0] + 1}…λ{len(vals)} are only estimated accurate to {worst:.0e} (relative) "
+                      f"after {steps or max(2 * k + 20, 40)} Lanczos steps: they lie close together. Pass steps= for more "
+                      f"products, or a smaller k" + (f"; λ1…λ{loose[0]} meet tol={tol:g}" if loose[0] else ""), stacklevel=2)
+    return vals
 
 def path_kernel_stats(model:nn.Module, masks:Masks|None=None, input_shape:tuple|None=None, k:int=10,
                       probes:int=10, generator:torch.Generator|None=None) -> dict:

@@ -1,5 +1,5 @@
 "The path decomposition: exact on enumerable nets, Tr Π without paths on convs and residual nets, G·w and its spectrum."
-import math
+import math, warnings
 import pytest, torch
 from torch import nn
 from ntk_paths import Masks, init_weights, SCORES, MLP, ResNet20, empirical_ntk
@@ -54,7 +54,20 @@ def test_G_and_its_spectrum_equal_the_explicit_path_kernel():
     flat = torch.cat([w[n].flatten() for n in dec.names])
     torch.testing.assert_close(torch.cat([Gw[n].flatten() for n in dec.names]), dec.J_theta_v.T @ (dec.J_theta_v @ flat))
     exact = torch.linalg.eigvalsh(dec.Pi).flip(0)
-    torch.testing.assert_close(path_kernel_eigvals(net, 8, input_shape=(2, 4, 4)), exact[:8], rtol=1e-8, atol=1e-8 * exact[0].item())
+    # default: stop once each is estimated accurate to 1e-6; all steps (tol=None): round-off
+    torch.testing.assert_close(path_kernel_eigvals(net, 8, input_shape=(2, 4, 4)), exact[:8], rtol=1e-6, atol=0)
+    torch.testing.assert_close(path_kernel_eigvals(net, 8, input_shape=(2, 4, 4), tol=None), exact[:8], rtol=1e-8, atol=1e-8 * exact[0].item())
+
+
+def test_eigvals_warn_when_steps_run_out_before_tol():
+    net = seq_cnn()
+    exact = torch.linalg.eigvalsh(path_decomposition(net, torch.randn(2, 2, 4, 4, dtype=torch.float64)).Pi).flip(0)
+    with pytest.warns(UserWarning, match="only estimated accurate to"):
+        top = path_kernel_eigvals(net, 8, input_shape=(2, 4, 4), steps=9)
+    assert not torch.allclose(top, exact[:8], rtol=1e-6)      # the warning is about a real error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path_kernel_eigvals(net, 1, input_shape=(2, 4, 4))    # the top one converges: no warning
 
 
 def test_bias_paths():
