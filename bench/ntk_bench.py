@@ -6,7 +6,12 @@ implementation never forms the Jacobians of dense layers; `jacobian` is its gene
 Every configuration runs in a fresh process so that peak memory is its own; timings are the median of warm
 runs. Errors are against a float64 kernel of the first 32 inputs.
 
-    python bench/ntk_bench.py              # MLP 784-300-100-10, LeNet-5 and ResNet-20 (32×32), N=256, full kernel, K=10
+The FLOP floor of a full kernel (Novak et al. 2022) is making the N·K per-sample gradients (here: K backward passes
+of the whole batch, which cost what N·K single backward passes cost) plus the (N·K)² · P contraction (a float32 GEMM
+of the (N·K × P) Jacobian with itself, timed on random numbers); a symmetric kernel may mirror half of that GEMM.
+
+    python bench/ntk_bench.py              # MLP 784-300-100-10, LeNet-5 and ResNet-20 (32×32), N=256, full kernel, K=10;
+                                           # ResNet-20 also at N=64, with the floor at both
     python bench/ntk_bench.py --large      # also ResNet-20 at N=1024 with an 8 GB budget (structured only; long)
 """
 import argparse, json, os, resource, subprocess, sys, time
@@ -25,8 +30,28 @@ def tutorial_ntk(model, x1, x2):
     return sum(torch.einsum("Naf,Mbf->NMab", a.flatten(2), b.flatten(2)) for a, b in zip(j1.values(), j2.values()))
 
 
+def floor(model_name, N):
+    "Seconds for K batched backward passes (the per-sample gradients' FLOPs) plus the (N·K)²·P float32 GEMM"
+    from torch.func import functional_call, vjp, vmap
+    from ntk_paths import MLP, LeNet5, ResNet20, init_weights
+    net = init_weights(eval(MODELS[model_name]), 0).eval()
+    x = torch.randn(N, *net.input_shape, generator=torch.Generator().manual_seed(0))
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    P = sum(p.numel() for p in params.values())
+    def grads():
+        out, pull = vjp(lambda p: functional_call(net, p, (x,)), params)
+        return vmap(pull)(torch.eye(out.shape[1])[:, None, :].expand(out.shape[1], N, out.shape[1]).contiguous())
+    A = torch.randn(N * 10, P)
+    tg, tj = [], []
+    for _ in range(2):
+        t = time.perf_counter(); A @ A.T; tg.append(time.perf_counter() - t)
+        t = time.perf_counter(); grads(); tj.append(time.perf_counter() - t)
+    print(json.dumps(dict(model=model_name, method="floor", N=N, seconds=min(tg) + min(tj), gemm=min(tg), grads=min(tj))))
+
+
 def child(model_name, method, N, max_memory):
     "Run one configuration and print a JSON line"
+    if method == "floor": return floor(model_name, N)
     from ntk_paths import MLP, LeNet5, ResNet20, init_weights, empirical_ntk
     torch.set_num_threads(int(os.environ.get("THREADS", torch.get_num_threads())))
     net = init_weights(eval(MODELS[model_name]), 0).eval()
@@ -42,7 +67,7 @@ def child(model_name, method, N, max_memory):
     ref = empirical_ntk(net.double(), x[:32].double(), implementation="jacobian")
     err = ((th[:32, :32].double() - ref).abs().max() / ref.abs().max()).item()
     print(json.dumps(dict(model=model_name, method=method, N=N, seconds=sorted(times)[len(times) // 2], runs=len(times),
-                          peak_gb=peak / 2**20, rel_err=err, shape=list(th.shape))))
+                          peak_gb=peak / 2**20, rel_err=err, shape=list(th.shape), max_memory=max_memory)))
 
 
 def main():
@@ -52,6 +77,8 @@ def main():
     a = ap.parse_args()
     if a.child: return child(a.child[0], a.child[1], int(a.child[2]), a.child[3])
     configs = [(m, meth, 256, "2GB") for m in MODELS for meth in ("tutorial", "jacobian", "structured")]
+    configs += [("resnet20", meth, 64, "2GB") for meth in ("tutorial", "jacobian", "structured", "floor")]
+    configs += [("resnet20", "structured", 256, "8GB"), ("resnet20", "floor", 256, "-")]
     if a.large: configs.append(("resnet20", "structured", 1024, "8GB"))
     rows = []
     for cfg in configs:
@@ -63,15 +90,19 @@ def main():
         print(rows[-1], file=sys.stderr, flush=True)
     print(f"Full NTK (N·K × N·K, K = 10), float32, eval mode, {torch.get_num_threads()} threads; median of warm runs; "
           "peak = resident memory above the process after warm-up; error: max |Θ − Θ_float64| / max |Θ_float64| on 32 inputs\n")
-    print("| model | N | method | seconds | peak GB | time ratio (tutorial / this) | memory vs tutorial | rel. error |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | N | method | seconds | peak GB | time ratio (tutorial / this) | memory vs tutorial | rel. error | this / floor |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        fl = next((t for t in rows if t["model"] == r["model"] and t["method"] == "floor" and t["N"] == r["N"] and "error" not in t), None)
+        if r["method"] == "floor" and "error" not in r:
+            print(f"| {r['model']} | {r['N']} | FLOP floor: grads {r['grads']:.2f} s + GEMM {r['gemm']:.2f} s | {r['seconds']:.3f} | | | | | 1.00 |"); continue
         if "error" in r:
             print(f"| {r['model']} | {r['N']} | {r['method']} | failed: {r['error'][:60]} | | | | |"); continue
         tut = next((t for t in rows if t["model"] == r["model"] and t["method"] == "tutorial" and t["N"] == r["N"] and "error" not in t), None)
         ratio = f"{tut['seconds'] / r['seconds']:.1f}×" if tut else "—"
         mem = f"{100 * r['peak_gb'] / tut['peak_gb']:.0f} %" if tut and tut["peak_gb"] > 0 else "—"
-        print(f"| {r['model']} | {r['N']} | {r['method']} | {r['seconds']:.3f} | {r['peak_gb']:.2f} | {ratio} | {mem} | {r['rel_err']:.1e} |")
+        vs = f"{r['seconds'] / fl['seconds']:.2f}" if fl else "—"
+        print(f"| {r['model']} | {r['N']} | {r['method']} ({r.get('max_memory', '')}) | {r['seconds']:.3f} | {r['peak_gb']:.2f} | {ratio} | {mem} | {r['rel_err']:.1e} | {vs} |")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""Iterative SynFlow: ntk_paths against a straightforward implementation of the official loop (tests/official_reference.py),
+"""Iterative SynFlow, SynFlow-L2 and path_kernel: ntk_paths against a straightforward implementation of the official loop (tests/official_reference.py),
 in the same process, on ResNet-20 (or VGG-16-BN), with the same masks checked.
 
-    python bench/synflow_bench.py [--model resnet20|vgg16_bn] [--iterations 100] [--threads 2]
+    python bench/synflow_bench.py [--model resnet20|vgg16_bn] [--methods synflow,synflow_l2,path_kernel] [--iterations 100] [--threads 2]
 
 Prints the time of each, the ratio, and whether the masks are equal (ntk_paths with count="official" against the
 float64 reference; the float32 reference is timed as the official code runs, its mask compared too)."""
@@ -15,6 +15,7 @@ from ntk_paths import prune, init_weights, make_model
 p = argparse.ArgumentParser()
 p.add_argument("--model", default="resnet20"); p.add_argument("--iterations", type=int, default=100)
 p.add_argument("--density", type=float, default=0.01); p.add_argument("--threads", type=int, default=2)
+p.add_argument("--methods", default="synflow,synflow_l2,path_kernel")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 net = init_weights(make_model(a.model, (3, 32, 32), 10), 0)
@@ -24,14 +25,14 @@ def timed(f):
     t = time.perf_counter(); out = f(); return time.perf_counter() - t, out
 
 
-t_ours, ours = timed(lambda: prune(net, "synflow", a.density, iterations=a.iterations, count="official", progress=False))
-t64, ref64 = timed(lambda: official_prune_loop(net, a.density, a.iterations, (3, 32, 32), "synflow", torch.float64))
-t32, ref32 = timed(lambda: official_prune_loop(net, a.density, a.iterations, (3, 32, 32), "synflow", torch.float32))
-same = lambda r: all(torch.equal(ours[n], r[n]) for n in r)
-share = lambda r: sum(int((ours[n] & r[n]).sum()) for n in r) / ours.kept
-print(f"{a.model}, SynFlow to density {a.density}, {a.iterations} iterations, {a.threads} threads\n")
-print("| implementation | time (s) | ours / it | same mask as ours |")
-print("|---|---|---|---|")
-print(f"| ntk_paths (count='official') | {t_ours:.1f} | 1.00 | — |")
-print(f"| official loop, float64 | {t64:.1f} | {t_ours / t64:.2f} | {same(ref64)} |")
-print(f"| official loop, float32 | {t32:.1f} | {t_ours / t32:.2f} | {same(ref32)} ({share(ref32):.1%} shared) |")
+print(f"{a.model}, to density {a.density}, {a.iterations} iterations, {a.threads} threads\n")
+print("| method | ntk_paths, count='official' (s) | official loop, float64 (s) | ours / it | same mask | official loop, float32 (s) | ours / it | same mask as ours |")
+print("|---|---|---|---|---|---|---|---|")
+for method in a.methods.split(","):
+    t_ours, ours = timed(lambda: prune(net, method, a.density, iterations=a.iterations, count="official", progress=False))
+    t64, ref64 = timed(lambda: official_prune_loop(net, a.density, a.iterations, (3, 32, 32), method, torch.float64))
+    t32, ref32 = timed(lambda: official_prune_loop(net, a.density, a.iterations, (3, 32, 32), method, torch.float32))
+    same = lambda r: all(torch.equal(ours[n], r[n]) for n in r)
+    share = lambda r: sum(int((ours[n] & r[n]).sum()) for n in r) / ours.kept
+    print(f"| {method} | {t_ours:.1f} | {t64:.1f} | {t_ours / t64:.2f} | {same(ref64)} | {t32:.1f} | {t_ours / t32:.2f} | "
+          f"{same(ref32)} ({share(ref32):.1%} shared) |", flush=True)

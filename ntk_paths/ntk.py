@@ -192,7 +192,7 @@ def _factors(model, params, wmasks, layers, shapes, x) -> list:
             xhat = (a - m.running_mean.view(shape)) * torch.rsqrt(m.running_var.view(shape) + m.eps)
             if wpath is not None: parts.append((g * xhat[:, None]).flatten(3).sum(-1) if g.dim() > 3 else g * xhat[:, None])
             if bias: parts.append(g.flatten(3).sum(-1) if g.dim() > 3 else g)
-        if parts: facs.append(("jac", torch.cat(parts, 2)))
+        if parts: facs.append(("jac", parts[0] if len(parts) == 1 else torch.cat(parts, 2)))   # one part: no copy
     return facs
 
 # %% ../nbs/03_ntk.ipynb #e9fef810
@@ -225,7 +225,9 @@ class Kernel(NamedTuple):
     "One way to compute Θ, as `_assemble` uses it"
     factors: Callable          # a chunk of inputs (n, ...) -> what it contributes
     combine: Callable          # (factors1, factors2, mode) -> the block Θ(chunk1, chunk2), (n1, n2, ...) layout
-    bytes_per_sample: int      # memory its factors hold per input
+    bytes_per_sample: int      # memory per input while its factors are made (what they hold, and what making them needs)
+    kept_per_sample: int = 0   # memory the factors hold per input once made (0: bytes_per_sample)
+    chunk_hint: int = 0        # inputs per chunk above which making factors gets slower per input (0: no limit)
 
 @dataclass
 class _Net:
@@ -276,13 +278,18 @@ def _structured(net:_Net) -> Kernel|str:
     shapes = _shapes(net.model, net.params, layers, net.x) if not unsupported else None
     if unsupported: return "structured derivatives cannot handle " + ", ".join(unsupported)
     if shapes is None: return "structured derivatives cannot handle a layer called more than once or a Linear layer on non-2-D inputs"
-    per = 0
+    per = kept = 0
     for (_, m, kind), s in zip(layers, shapes):
         per += net.K * math.prod(s) + math.prod(s)                # G, and the layer input (about the same size)
         if kind != "linear": per += net.K * sum(p.numel() for p in m.parameters())
+        kept += net.K * math.prod(s) + m.in_features if kind == "linear" else net.K * sum(p.numel() for p in m.parameters())
     masked = _with_masks(net.params, net.wmasks)   # forward with the masked weights: G and the activations are the pruned net's
     return Kernel(lambda x: _factors(net.model, masked, net.wmasks, layers, shapes, x), _combine,
-                  int(1.5 * per * net.elem))  # + what the batched backward keeps alive (measured: ResNet-20 peaked at 1.3× without)
+                  int(1.5 * per * net.elem),  # + what the batched backward keeps alive (measured: ResNet-20 peaked at 1.3× without)
+                  kept * net.elem,            # conv/BatchNorm Jacobians, Linear cotangents and inputs
+                  # chunks whose largest cotangent G_l stays under 16 MB: measured on ResNet-20 (N=256), chunks of 16-32
+                  # make the factors 2.5x faster than chunks of 170 (large tensors are fresh memory each time)
+                  max(16, 2 ** 24 // (net.K * max(math.prod(s) for s in shapes) * net.elem)))
 
 IMPLEMENTATIONS = {"structured": _structured, "jacobian": _jacobian, "vector_products": _vector_products}
 
@@ -296,10 +303,13 @@ def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chun
     "Fill `out` with Θ(x1, x2) block by block: chunks that fit the budget, factors made once when all fit, mirrored when x2 is None"
     N1, N2 = out.shape[:2]
     free = budget - out.numel() * out.element_size()
-    c = chunk or max(1, min(max(N1, N2), free // max(1, 2 * kern.bytes_per_sample)))
+    n_all = N1 + (N2 if x2 is not None else 0)
+    kept = (kern.kept_per_sample or kern.bytes_per_sample) * n_all
+    keep = kept + kern.bytes_per_sample <= free             # all factors fit, beside one input's making: make each once
+    c = chunk or max(1, min(max(N1, N2), (free - kept) // kern.bytes_per_sample if keep else free // max(1, 2 * kern.bytes_per_sample),
+                            kern.chunk_hint or max(N1, N2)))
     chunks1 = [(i, x1[i:i + c]) for i in range(0, N1, c)]
     chunks2 = chunks1 if x2 is None else [(j, x2[j:j + c]) for j in range(0, N2, c)]
-    keep = kern.bytes_per_sample * (N1 + (N2 if x2 is not None else 0)) <= free   # all factors fit: make each once
     store = {}
     def factors(key, xs):
         if key in store: return store[key]
