@@ -73,6 +73,7 @@ def child(model_name, method, N, max_memory):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--large", action="store_true", help="also ResNet-20 at N=1024 with an 8 GB memory budget")
+    ap.add_argument("--models", default=",".join(MODELS), help="which of " + ", ".join(MODELS))
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child: return child(a.child[0], a.child[1], int(a.child[2]), a.child[3])
@@ -80,6 +81,7 @@ def main():
     configs += [("resnet20", meth, 64, "2GB") for meth in ("tutorial", "jacobian", "structured", "floor")]
     configs += [("resnet20", "structured", 256, "8GB"), ("resnet20", "floor", 256, "-")]
     if a.large: configs.append(("resnet20", "structured", 1024, "8GB"))
+    configs = [c for c in configs if c[0] in a.models.split(",")]
     rows = []
     for cfg in configs:
         r = subprocess.run([sys.executable, __file__, "--child", *map(str, cfg)], capture_output=True, text=True)

@@ -259,7 +259,8 @@ def _jacobian(net:_Net) -> Kernel:
     "Per-sample Jacobians by `vmap(jacrev)`, contracted parameter by parameter: any module"
     return Kernel(lambda x: _jacobians(net.model, net.params, net.wmasks, x),
                   lambda F1, F2, mode: sum(_contract(F1[n].flatten(2), F2[n].flatten(2), mode) for n in F1),
-                  3 * net.K * net.P * net.elem + net.x[0].numel() * net.elem)
+                  3 * net.K * net.P * net.elem + net.x[0].numel() * net.elem,
+                  net.K * net.P * net.elem)                     # what the Jacobians hold once made
 
 def _vector_products(net:_Net) -> Kernel:
     "Θ(x1, x2) one column at a time: Jᵀe for every one-hot e of x2's outputs by one batched VJP, then J(x1) of each by a JVP"
@@ -300,30 +301,27 @@ def ntk_matrix(theta:Tensor) -> Tensor:
     return theta.permute(0, 2, 1, 3).reshape(N1 * K, N2 * K)
 
 def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chunk:int|None, budget:int) -> Tensor:
-    "Fill `out` with Θ(x1, x2) block by block: chunks that fit the budget, factors made once when all fit, mirrored when x2 is None"
+    "Fill `out` with Θ(x1, x2) block by block, holding as many chunks' factors (a panel) as the budget allows"
     N1, N2 = out.shape[:2]
     free = budget - out.numel() * out.element_size()
-    n_all = N1 + (N2 if x2 is not None else 0)
-    kept = (kern.kept_per_sample or kern.bytes_per_sample) * n_all
-    keep = kept + kern.bytes_per_sample <= free             # all factors fit, beside one input's making: make each once
-    c = chunk or max(1, min(max(N1, N2), (free - kept) // kern.bytes_per_sample if keep else free // max(1, 2 * kern.bytes_per_sample),
-                            kern.chunk_hint or max(N1, N2)))
+    make, hold = kern.bytes_per_sample, kern.kept_per_sample or kern.bytes_per_sample
+    c = chunk or max(1, min(max(N1, N2), free // max(1, make + hold), kern.chunk_hint or max(N1, N2)))
+    sym = x2 is None
     chunks1 = [(i, x1[i:i + c]) for i in range(0, N1, c)]
-    chunks2 = chunks1 if x2 is None else [(j, x2[j:j + c]) for j in range(0, N2, c)]
-    store = {}
-    def factors(key, xs):
-        if key in store: return store[key]
-        f = kern.factors(xs)
-        if keep: store[key] = f
-        return f
-    for i, xa in chunks1:
-        F1 = factors((1, i), xa)
+    chunks2 = chunks1 if sym else [(j, x2[j:j + c]) for j in range(0, N2, c)]
+    p = max(1, (free - c * (make + hold)) // max(1, c * hold))  # chunks held at once, beside one being made and the
+                                                             # copies a block of two chunks may take while combined
+    for s in range(0, len(chunks1), p):                    # all fit: one panel, every chunk's factors made once
+        panel = chunks1[s:s + p]
+        held = {i: kern.factors(xa) for i, xa in panel}
         for j, xb in chunks2:
-            if x2 is None and j < i: continue                                     # symmetric: mirror instead
-            F2 = F1 if (x2 is None and j == i) else factors((1 if x2 is None else 2, j), xb)
-            blk = kern.combine(F1, F2, mode)
-            out[i:i + c, j:j + c] = blk
-            if x2 is None and j != i: out[j:j + c, i:i + c] = blk.permute(1, 0, 3, 2) if mode == "full" else blk.transpose(0, 1)
+            if sym and j < panel[0][0]: continue          # blocks left of the panel: mirrored from an earlier one
+            F2 = held[j] if sym and j in held else kern.factors(xb)
+            for i, _ in panel:
+                if sym and j < i: continue                # symmetric: mirror instead
+                blk = kern.combine(held[i], F2, mode)
+                out[i:i + c, j:j + c] = blk
+                if sym and j != i: out[j:j + c, i:i + c] = blk.permute(1, 0, 3, 2) if mode == "full" else blk.transpose(0, 1)
     return out
 
 # %% ../nbs/03_ntk.ipynb #c1e83ce6
