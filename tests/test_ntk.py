@@ -140,3 +140,28 @@ def test_large_batches_stay_within_memory():
     whole = empirical_ntk(net, x, mode="trace")
     small = empirical_ntk(net, x, mode="trace", max_memory="12MB")
     torch.testing.assert_close(small, whole, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("implementation", ["structured", "jacobian"])
+def test_panels_when_the_factors_do_not_all_fit(implementation, monkeypatch):
+    "A budget that holds the factors of only a few chunks: several panels, every block still right, each chunk made per panel"
+    import ntk_paths.ntk as ntk
+    net = init_weights(ResNet20(num_classes=3, width=4, input_size=8), 0).eval()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(24, 3, 8, 8, generator=g), torch.randn(10, 3, 8, 8, generator=g)
+    kern = ntk.IMPLEMENTATIONS[implementation](ntk._setup(net, None, x))
+    made = []
+    counting = ntk.Kernel(lambda xs: made.append(len(xs)) or kern.factors(xs), kern.combine, kern.bytes_per_sample,
+                          kern.kept_per_sample, kern.chunk_hint)
+    monkeypatch.setattr(ntk, "_choose", lambda impl, net: counting)
+    c = 3
+    budget = 24 * 24 * 9 * 4 + c * (kern.bytes_per_sample + 3 * (kern.kept_per_sample or kern.bytes_per_sample))   # 2 chunks held
+    for x2 in (None, y):
+        made.clear()
+        small = empirical_ntk(net, x, x2, chunk=c, max_memory=budget)
+        monkeypatch.undo()
+        whole = empirical_ntk(net, x, x2, implementation=implementation)
+        torch.testing.assert_close(small, whole, rtol=1e-4, atol=1e-5 * whole.abs().max().item())
+        monkeypatch.setattr(ntk, "_choose", lambda impl, net: counting)
+        if x2 is None: assert sum(made) == 24 + 3 * (6 + 4 + 2)   # panels of 2 chunks of 3: each made once, then streamed
+        else: assert sum(made) == 24 + 10 * -(-8 // max(1, (budget - 24 * 10 * 9 * 4 - c * (kern.bytes_per_sample + (kern.kept_per_sample or kern.bytes_per_sample))) // (c * (kern.kept_per_sample or kern.bytes_per_sample))))
