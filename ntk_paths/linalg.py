@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['ritz_estimates', 'lanczos', 'rademacher', 'hutchinson', 'hutch_pp']
@@ -35,6 +36,7 @@ def lanczos(matvec:Callable[[Tensor], Tensor], # A v for a vector v of length n
             dtype=torch.float64, device=None,
             tol:float|None=None,                # stop once each of the k is estimated accurate to tol (relative)
             bounds:bool=False,                  # also return each eigenvalue's error estimate
+            progress:bool=False,                # a bar over the steps, shown when they take more than 2 s
            )->Tensor:                           # the k largest eigenvalues, largest first (and their estimates)
     "The k largest eigenvalues of a symmetric operator given by `matvec`"
     steps = min(n, steps or max(2 * k + 20, 40))
@@ -42,7 +44,9 @@ def lanczos(matvec:Callable[[Tensor], Tensor], # A v for a vector v of length n
     Q = torch.empty(steps + 1, n, dtype=dtype, device=device)          # rows are written before they are read
     Q[0] = q / q.norm()
     alpha, beta = [], []
+    bar = tqdm(total=steps, desc="Lanczos", unit="product", leave=False, delay=2, disable=not progress)
     for j in range(steps):
+        bar.update()
         w = matvec(Q[j]).to(dtype)
         alpha.append(torch.dot(w, Q[j]))
         w = w - Q[:j + 1].T @ (Q[:j + 1] @ w)          # full re-orthogonalisation (twice is enough)
@@ -53,6 +57,7 @@ def lanczos(matvec:Callable[[Tensor], Tensor], # A v for a vector v of length n
         if tol is not None and j + 1 >= min(k, n):
             vals, est = ritz_estimates(_tridiagonal(alpha, beta), b, k)
             if bool((est <= tol * vals.abs()).all()): break
+    bar.close()
     T = _tridiagonal(alpha, beta)
     vals = torch.linalg.eigvalsh(T).flip(0)[:k]
     if not bounds: return vals

@@ -12,6 +12,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.func import functional_call, vjp, jvp, vmap, jacrev
+from tqdm.auto import tqdm
 from .masks import Masks, prunable, mask_parametrization, eval_mode, BATCH_NORMS
 from .checks import check_model, check_batch, check_count, input_errors, renamed_option
 from .linalg import lanczos, hutchinson, hutch_pp
@@ -300,7 +301,7 @@ def ntk_matrix(theta:Tensor) -> Tensor:
     N1, N2, K, _ = theta.shape
     return theta.permute(0, 2, 1, 3).reshape(N1 * K, N2 * K)
 
-def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chunk:int|None, budget:int) -> Tensor:
+def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chunk:int|None, budget:int, progress:bool=False) -> Tensor:
     "Fill `out` with Θ(x1, x2) block by block, holding as many chunks' factors (a panel) as the budget allows"
     N1, N2 = out.shape[:2]
     free = budget - out.numel() * out.element_size()
@@ -309,19 +310,27 @@ def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chun
     sym = x2 is None
     chunks1 = [(i, x1[i:i + c]) for i in range(0, N1, c)]
     chunks2 = chunks1 if sym else [(j, x2[j:j + c]) for j in range(0, N2, c)]
+    n1, n2 = len(chunks1), len(chunks2)
+    bar = tqdm(total=n1 * (n1 + 1) // 2 if sym else n1 * n2, desc="NTK blocks", unit="block", leave=False, delay=2,
+               disable=not progress or n1 * n2 == 1)                  # shown only after 2 s
     p = max(1, (free - c * (make + hold)) // max(1, c * hold))  # chunks held at once, beside one being made and the
                                                              # copies a block of two chunks may take while combined
+    held = F2 = None
     for s in range(0, len(chunks1), p):                    # all fit: one panel, every chunk's factors made once
         panel = chunks1[s:s + p]
+        held = F2 = None                                   # the last panel's factors go before this one's are made
         held = {i: kern.factors(xa) for i, xa in panel}
         for j, xb in chunks2:
             if sym and j < panel[0][0]: continue          # blocks left of the panel: mirrored from an earlier one
+            F2 = None                                      # the last streamed chunk goes before the next is made
             F2 = held[j] if sym and j in held else kern.factors(xb)
             for i, _ in panel:
                 if sym and j < i: continue                # symmetric: mirror instead
                 blk = kern.combine(held[i], F2, mode)
                 out[i:i + c, j:j + c] = blk
                 if sym and j != i: out[j:j + c, i:i + c] = blk.permute(1, 0, 3, 2) if mode == "full" else blk.transpose(0, 1)
+                bar.update()
+    bar.close()
     return out
 
 # %% ../nbs/03_ntk.ipynb #c1e83ce6
@@ -342,8 +351,9 @@ def empirical_ntk(model:nn.Module,           # any network returning logits (N, 
                   mode:str="full",           # "full" (N1, N2, K, K), "trace" (N1, N2) or "diag" (N1, N2, K)
                   implementation:str="auto", # "auto" or a name from `IMPLEMENTATIONS`
                   chunk:int|None=None,       # samples per block; default: as many as max_memory allows
-                  max_memory="2GB",          # bytes (or "8GB") for the factors of two chunks plus the kernel
+                  max_memory="2GB",          # bytes (or "8GB") for the kernel and the factors held at once
                   force_eval:bool=False,     # compute in eval mode even if the model is in train mode
+                  progress:bool=True,        # a bar over the blocks, shown when they take more than 2 s
                  )->Tensor:
     "The empirical neural tangent kernel J(x1) J(x2)ᵀ of `model`"
     if mode not in MODES: raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -362,7 +372,7 @@ def empirical_ntk(model:nn.Module,           # any network returning logits (N, 
                               f"max_memory={budget / 2**30:.2f} GiB. Raise max_memory, use mode='trace' or 'diag', or "
                               "compute it in pieces: empirical_ntk(model, x1[i:j], x2[k:l]) gives one block.")
         out = torch.empty((N1, N2) + {"full": (K, K), "trace": (), "diag": (K,)}[mode], dtype=x1.dtype, device=dev)
-        return _assemble(_choose(implementation, net), x1, x2, mode, out, chunk, budget).detach()
+        return _assemble(_choose(implementation, net), x1, x2, mode, out, chunk, budget, progress).detach()
 
 # %% ../nbs/03_ntk.ipynb #f7f241f3
 def ntk_vp(model:nn.Module, x:Tensor, v:Tensor, *, masks:Masks|None=None, force_eval:bool=False) -> Tensor:

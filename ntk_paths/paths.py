@@ -522,7 +522,8 @@ def path_kernel_eigvals(model:nn.Module, k:int=10, masks:Masks|None=None, input_
     mv, n = _flat_ops(model, masks, input_shape)
     dev = next(model.parameters()).device
     vals, est = lanczos(mv, n, k, steps, generator or torch.Generator().manual_seed(0),
-                        dtype=torch.float64 if n <= 1_000_000 else torch.float32, device=dev, tol=tol, bounds=True)
+                        dtype=torch.float64 if n <= 1_000_000 else torch.float32, device=dev, tol=tol, bounds=True,
+                        progress=True)
     loose = (est > (tol or 0) * vals.abs()).nonzero().flatten().tolist() if tol is not None else []
     if loose:
         worst = (est / vals.abs()).max().item()

@@ -150,9 +150,12 @@ def test_panels_when_the_factors_do_not_all_fit(implementation, monkeypatch):
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(24, 3, 8, 8, generator=g), torch.randn(10, 3, 8, 8, generator=g)
     kern = ntk.IMPLEMENTATIONS[implementation](ntk._setup(net, None, x))
-    made = []
-    counting = ntk.Kernel(lambda xs: made.append(len(xs)) or kern.factors(xs), kern.combine, kern.bytes_per_sample,
-                          kern.kept_per_sample, kern.chunk_hint)
+    import weakref
+    made, live, most = [], [0], [0]
+    class Held:                                            # a chunk's factors, counted while alive
+        def __init__(self, f): self.f = f; live[0] += 1; most[0] = max(most[0], live[0]); weakref.finalize(self, lambda: live.__setitem__(0, live[0] - 1))
+    counting = ntk.Kernel(lambda xs: made.append(len(xs)) or Held(kern.factors(xs)), lambda a, b, m: kern.combine(a.f, b.f, m),
+                          kern.bytes_per_sample, kern.kept_per_sample, kern.chunk_hint)
     monkeypatch.setattr(ntk, "_choose", lambda impl, net: counting)
     c = 3
     budget = 24 * 24 * 9 * 4 + c * (kern.bytes_per_sample + 3 * (kern.kept_per_sample or kern.bytes_per_sample))   # 2 chunks held
@@ -163,5 +166,7 @@ def test_panels_when_the_factors_do_not_all_fit(implementation, monkeypatch):
         whole = empirical_ntk(net, x, x2, implementation=implementation)
         torch.testing.assert_close(small, whole, rtol=1e-4, atol=1e-5 * whole.abs().max().item())
         monkeypatch.setattr(ntk, "_choose", lambda impl, net: counting)
+        assert most[0] <= 3                                    # a panel of two chunks and one being streamed: never more
+        most[0] = 0
         if x2 is None: assert sum(made) == 24 + 3 * (6 + 4 + 2)   # panels of 2 chunks of 3: each made once, then streamed
         else: assert sum(made) == 24 + 10 * -(-8 // max(1, (budget - 24 * 10 * 9 * 4 - c * (kern.bytes_per_sample + (kern.kept_per_sample or kern.bytes_per_sample))) // (c * (kern.kept_per_sample or kern.bytes_per_sample))))
