@@ -13,6 +13,7 @@ of the (N·K × P) Jacobian with itself, timed on random numbers); a symmetric k
     python bench/ntk_bench.py              # MLP 784-300-100-10, LeNet-5 and ResNet-20 (32×32), N=256, full kernel, K=10;
                                            # ResNet-20 also at N=64, with the floor at both
     python bench/ntk_bench.py --large      # also ResNet-20 at N=1024 with an 8 GB budget (structured only; long)
+    python bench/ntk_bench.py --modes      # the trace and diag kernels of ResNet-20 against the tutorial's recipe
 """
 import argparse, json, os, resource, subprocess, sys, time
 import torch
@@ -20,14 +21,32 @@ import torch
 MODELS = {"mlp": "MLP((784, 300, 100, 10), input_shape=(784,))", "lenet5": "LeNet5(3, 10, 32)", "resnet20": "ResNet20()"}
 
 
-def tutorial_ntk(model, x1, x2):
+def tutorial_ntk(model, x1, x2, mode="full"):
     "The tutorial's Jacobian-contraction recipe: vmap(jacrev) per sample, an einsum per parameter"
     from torch.func import functional_call, vmap, jacrev
     params = {k: v.detach() for k, v in model.named_parameters()}
     single = lambda p, x: functional_call(model, p, (x.unsqueeze(0),)).squeeze(0)
     j1 = vmap(jacrev(single), (None, 0))(params, x1)
     j2 = vmap(jacrev(single), (None, 0))(params, x2)
-    return sum(torch.einsum("Naf,Mbf->NMab", a.flatten(2), b.flatten(2)) for a, b in zip(j1.values(), j2.values()))
+    eq = {"full": "Naf,Mbf->NMab", "trace": "Naf,Maf->NM", "diag": "Naf,Maf->NMa"}[mode]   # the tutorial's compute= options
+    return sum(torch.einsum(eq, a.flatten(2), b.flatten(2)) for a, b in zip(j1.values(), j2.values()))
+
+
+def modes_table(Ns=(64, 256)):
+    "ResNet-20, trace and diag kernels: ours (auto) against the tutorial's recipe, in this process (times only)"
+    from ntk_paths import ResNet20, init_weights, empirical_ntk
+    net = init_weights(ResNet20(), 0).eval()
+    w = torch.randn(2, 3, 32, 32)
+    empirical_ntk(net, w, mode="trace", progress=False); tutorial_ntk(net, w, w, "trace")   # warm up torch.func
+    print("| model | N | mode | ours (s) | tutorial (s) | tutorial / ours | max rel. difference |")
+    print("|---|---|---|---|---|---|---|")
+    for N in Ns:
+        x = torch.randn(N, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        for mode in ("trace", "diag"):
+            t = time.perf_counter(); ours = empirical_ntk(net, x, mode=mode, progress=False); t_ours = time.perf_counter() - t
+            t = time.perf_counter(); tut = tutorial_ntk(net, x, x, mode); t_tut = time.perf_counter() - t
+            err = ((ours - tut).abs().max() / tut.abs().max()).item()
+            print(f"| resnet20 | {N} | {mode} | {t_ours:.2f} | {t_tut:.2f} | {t_tut / t_ours:.1f}× | {err:.1e} |", flush=True)
 
 
 def floor(model_name, N):
@@ -74,9 +93,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--large", action="store_true", help="also ResNet-20 at N=1024 with an 8 GB memory budget")
     ap.add_argument("--models", default=",".join(MODELS), help="which of " + ", ".join(MODELS))
+    ap.add_argument("--modes", action="store_true", help="only the trace and diag kernels of ResNet-20 at N=64 and 256")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child: return child(a.child[0], a.child[1], int(a.child[2]), a.child[3])
+    if a.modes: return modes_table()
     configs = [(m, meth, 256, "2GB") for m in MODELS for meth in ("tutorial", "jacobian", "structured")]
     configs += [("resnet20", meth, 64, "2GB") for meth in ("tutorial", "jacobian", "structured", "floor")]
     configs += [("resnet20", "structured", 256, "8GB"), ("resnet20", "floor", 256, "-")]
