@@ -10,7 +10,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from .masks import prunable, masked_forward, masked_params, eval_mode, BATCH_NORMS
 from torch.func import functional_call
-from .scores import saliency, logits
+from .scores import saliency, logits, input_batch
 from .paths import squared_pass, active_path_sums
 
 # %% auto #0
@@ -78,7 +78,6 @@ def prospr(model, masks, *, data=None, steps:int=3, lr:float=0.1, momentum:float
     "ProsPr: |∂L(θ'_M)/∂m| through M SGD steps from θ₀ ⊙ m on the pruning batch"
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0: raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     x, y = _labelled(model, data)
-    found = prunable(model)
     m = {n: masks[n].to(x.dtype).requires_grad_() for n in masks}
     w = {p: t.detach().clone().requires_grad_() for p, t in model.named_parameters()}      # biases and BN train too
     w.update(masked_params(model, m, Tensor.detach))                                       # θ'_0 = θ₀ ⊙ m
@@ -94,15 +93,10 @@ def prospr(model, masks, *, data=None, steps:int=3, lr:float=0.1, momentum:float
     return {n: gi.abs() for n, gi in zip(m, torch.autograd.grad(loss, list(m.values())))}
 
 # %% ../nbs/05a_data_scores.ipynb #7420f618
-def _inputs(model, data) -> Tensor:
-    x = data[0] if isinstance(data, (tuple, list)) else data
-    if not isinstance(x, Tensor): raise ValueError("this method needs input data: pass data=TensorData, (x, y) or x")
-    return x.to(next(model.parameters()).device)
-
 @saliency("px", iterations=100, data="inputs")
 def px(model, masks, *, data=None, **_):
     "PX: θ² · ∂R/∂(θ²), R = Σ_k c_k Σ_{p→k} v_p² with c_k the squared inputs on the paths the data opens"
-    x = _inputs(model, data)
+    x = input_batch(data, "px").to(next(model.parameters()).device)
     c = active_path_sums(model, x, masks).sum(0)
     _, d = squared_pass(model, masks, input_shape=tuple(x.shape[1:]), output_weights=c)
     found = prunable(model)

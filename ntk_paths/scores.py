@@ -16,7 +16,7 @@ from .checks import input_shape_of
 
 # %% auto #0
 __all__ = ['SCORES', 'Saliency', 'saliency', 'logits', 'resolve_input_shape', 'random_scores', 'magnitude_scores', 'synflow_pass',
-           'synflow', 'synflow_l2', 'synflow_dist', 'synflow_dist_l2', 'path_kernel']
+           'synflow', 'input_batch', 'synflow_l2', 'synflow_dist', 'synflow_dist_l2', 'path_kernel']
 
 # %% ../nbs/05_scores.ipynb #98f42982
 @dataclass(frozen=True)
@@ -90,10 +90,14 @@ def synflow(model, masks, *, data=None, input_shape=None, **_):
     return synflow_pass(model, masks, ones_input(shape, device=next(model.parameters()).device))
 
 # %% ../nbs/05_scores.ipynb #6cf56b18
-def _mean_input(model, data, norm=None) -> Tensor:
+def input_batch(data, method:str) -> Tensor:
+    "The inputs of the pruning data: a batch x, or the x of (x, y)"
     x = data[0] if isinstance(data, (tuple, list)) else data
-    if not isinstance(x, Tensor): raise ValueError("synflow_dist needs input data: pass data=TensorData, (x, y) or x")
-    return mean_input(x, norm).to(next(model.parameters()).device)
+    if not isinstance(x, Tensor): raise ValueError(f"{method} needs input data: pass data=TensorData, (x, y) or x")
+    return x
+
+def _mean_input(model, data, norm=None) -> Tensor:
+    return mean_input(input_batch(data, "synflow_dist"), norm).to(next(model.parameters()).device)
 
 @saliency("synflow_l2", iterations=100)
 def synflow_l2(model, masks, *, input_shape=None, **_):
