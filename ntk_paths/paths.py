@@ -36,8 +36,8 @@ _PASS = {F.linear, F.conv1d, F.conv2d, F.conv3d, torch.flatten, Tensor.flatten, 
          torch.transpose, Tensor.contiguous, Tensor.__getitem__, torch.cat, torch.concat, Tensor.to, Tensor.double,
          Tensor.float, Tensor.type_as, Tensor.clone, torch.sum, Tensor.sum}
 _ADD = {torch.add, Tensor.add, Tensor.__add__, Tensor.__radd__, Tensor.__iadd__, Tensor.add_}   # residual: activations only
-_SCALE = {torch.mul, Tensor.mul, Tensor.__mul__, Tensor.__rmul__, Tensor.__imul__, Tensor.mul_,
-          torch.div, Tensor.div, Tensor.__truediv__, Tensor.__itruediv__, Tensor.div_}           # by a number c: by c²
+_MUL = {torch.mul, Tensor.mul, Tensor.__mul__, Tensor.__rmul__, Tensor.__imul__, Tensor.mul_}
+_SCALE = _MUL | {torch.div, Tensor.div, Tensor.__truediv__, Tensor.__itruediv__, Tensor.div_}        # by a number c: by c²
 _MEAN = {torch.mean, Tensor.mean}                                                           # an average: 1/n becomes 1/n²
 _DROPOUT = {F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout}
 
@@ -70,6 +70,9 @@ class SquaredNetwork(TorchFunctionMode):
     def activation(self, x:Tensor) -> Tensor:
         "Mark `x` as the input: what is computed from it is checked against the allow-list"
         self.acts[id(x)] = x; return x
+    def _fixed(self, op, x:Tensor, c) -> Tensor:
+        "`x` times (`op=torch.mul`) or over (`torch.div`) a fixed coefficient c of every path through it: c² here"
+        return op(x, c * c)
     def _is_act(self, v) -> bool:
         if isinstance(v, (list, tuple)): return any(self._is_act(u) for u in v)
         return isinstance(v, Tensor) and self.acts.get(id(v)) is v
@@ -96,8 +99,9 @@ class SquaredNetwork(TorchFunctionMode):
         if func in _ADD and len(args) == 2 and all(self._is_act(a) for a in args) and not kwargs: return func(*args, **kwargs)
         if func in _SCALE and len(args) == 2 and not kwargs:          # x·c, x/c, c·x with a fixed number c
             a, b = args
-            if self._is_act(a) and isinstance(b, (int, float)): return func(a, b * b)
-            if self._is_act(b) and isinstance(a, (int, float)) and func is torch.mul: return func(a * a, b)
+            op = torch.mul if func in _MUL else torch.div
+            if self._is_act(a) and isinstance(b, (int, float)): return self._fixed(op, a, b)
+            if self._is_act(b) and isinstance(a, (int, float)) and func is torch.mul: return self._fixed(op, b, a)
         if func in _MEAN:
             out = func(*args, **kwargs)
             return out / (args[0].numel() / max(1, out.numel()))
@@ -118,15 +122,15 @@ class SquaredNetwork(TorchFunctionMode):
 # %% ../nbs/04_paths.ipynb #80f1f634
 def _squared_avg_pool(self:SquaredNetwork, func, n, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
     if not count_include_pad or divisor_override is not None or ceil_mode:
-        raise NotImplementedError("the squared network supports average pooling with the default divisor only")
-    return _sum_pool(n, x, kernel_size, stride, padding) / math.prod(_tuple(kernel_size, n)) ** 2
+        raise NotImplementedError("the path networks support average pooling with the default divisor only")
+    return self._fixed(torch.div, _sum_pool(n, x, kernel_size, stride, padding), math.prod(_tuple(kernel_size, n)))
 
 def _squared_adaptive_pool(self:SquaredNetwork, func, n, x, output_size, *a, **kw):
     sizes, outs = x.shape[-n:], [o or L for o, L in zip(_tuple(output_size, n), x.shape[-n:])]
     counts = _window_counts(sizes, outs, x)
     # sum over each cell: an average times the cell size; average pooling squares its 1/size coefficient
     total = F.__dict__[f"adaptive_avg_pool{n}d"](x, outs) * counts
-    return total / counts ** 2 if "avg" in func.__name__ else total
+    return self._fixed(torch.div, total, counts) if "avg" in func.__name__ else total
 
 def _squared_batch_norm(self:SquaredNetwork, x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     if running_mean is None or running_var is None:
@@ -134,7 +138,7 @@ def _squared_batch_norm(self:SquaredNetwork, x, running_mean, running_var, weigh
                                   "which has no path decomposition; use track_running_stats=True")
     a = torch.rsqrt(running_var + eps) * (weight if weight is not None else 1)
     shape = (1, -1) + (1,) * (x.dim() - 2)
-    y = x * (a ** 2).view(shape).to(x.dtype)
+    y = self._fixed(torch.mul, x, a.view(shape).to(x.dtype))
     if self.bias:
         s = (bias if bias is not None else 0) - a * running_mean
         y = y + (s ** 2).view(shape).to(x.dtype)
@@ -186,7 +190,10 @@ def _R2(model, u:dict, paths:dict, other:dict, shape, bias:bool, c:Tensor|None=N
     with SquaredNetwork(bias) as mode:
         x = mode.activation(torch.ones(1, *shape, dtype=torch.float64, device=dev))
         out = functional_call(model, {**other, **{paths[n]: t for n, t in u.items()}}, (x,))
-    return out.sum() if c is None else (out * c.to(out)).sum()
+    if c is None: return out.sum()
+    if tuple(c.shape) != tuple(out.shape[1:]):
+        raise ValueError(f"output_weights must hold one weight per output, shape {tuple(out.shape[1:])}; got {tuple(c.shape)}")
+    return (out * c.to(out)).sum()
 
 # %% ../nbs/04_paths.ipynb #6cea5cbf
 def squared_pass(model:nn.Module,           # a ReLU network; not modified
@@ -433,25 +440,11 @@ class GatedUnitNetwork(SquaredNetwork):
             idx = self._next(lambda g: not g.is_floating_point() and g.shape[:2] == x.shape[:2])
             out = x.flatten(2).gather(2, idx.flatten(2)).view(idx.shape)
             return (out, idx) if kwargs.get("return_indices") else out
-        if func in _SCALE and len(args) == 2 and not kwargs:       # a fixed factor: 1 here (its square is in z₂)
-            a, b = args
-            if self._is_act(a) and isinstance(b, (int, float)): return a
-            if self._is_act(b) and isinstance(a, (int, float)) and func is torch.mul: return b
         if func in _MEAN:
             out = func(*args, **kwargs)
-            return out * (x.numel() / max(1, out.numel()))
+            return out * (x.numel() / max(1, out.numel()))          # the sum of what it averages
         return super()._squared(func, args, kwargs)
-    def _avg(self, func, n, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
-        if not count_include_pad or divisor_override is not None or ceil_mode:
-            raise NotImplementedError("the unit network supports average pooling with the default divisor only")
-        return _sum_pool(n, x, kernel_size, stride, padding)
-    def _adaptive(self, func, n, x, output_size, *a, **kw):
-        outs = [o or L for o, L in zip(_tuple(output_size, n), x.shape[-n:])]
-        return F.__dict__[f"adaptive_avg_pool{n}d"](x, outs) * _window_counts(x.shape[-n:], outs, x)
-    def _batch_norm(self, x, running_mean, running_var, *a, **kw):
-        if running_mean is None or running_var is None:
-            raise NotImplementedError("BatchNorm without running statistics has no path decomposition; use track_running_stats=True")
-        return x
+    def _fixed(self, op, x:Tensor, c) -> Tensor: return x          # every fixed coefficient is 1 here (its square is in z₂)
 
 # %% ../nbs/04_paths.ipynb #9db07f5e
 def active_path_sums(model:nn.Module,        # a ReLU network; not modified
@@ -463,11 +456,9 @@ def active_path_sums(model:nn.Module,        # a ReLU network; not modified
     rec = _GateRecorder()
     with torch.no_grad(), eval_mode(model):
         with rec: masked_forward(model, masks, x.to(dtype))
-        ws = _weights(model)
-        _, _, paths, other = _squared_setup(model, None, False, tuple(x.shape[1:]))
-        unit = {paths[n]: (masks[n].to(x.device, torch.float64) if masks is not None and n in masks else
-                           torch.ones(trainable_weight(m).shape, dtype=torch.float64, device=x.device))
-                for n, (name, m) in ws.items()}
+        _, u, paths, other = _squared_setup(model, None, False, tuple(x.shape[1:]))
+        unit = {paths[n]: (masks[n].to(x.device, torch.float64) if masks is not None and n in masks else torch.ones_like(t))
+                for n, t in u.items()}                      # every weight 1, a pruned one 0
         with GatedUnitNetwork(rec.gates) as mode:
             out = functional_call(model, {**other, **unit}, (mode.activation(x.double() ** 2),))
     if mode.used != len(rec.gates):
@@ -524,7 +515,7 @@ def path_kernel_eigvals(model:nn.Module, k:int=10, masks:Masks|None=None, input_
     vals, est = lanczos(mv, n, k, steps, generator or torch.Generator().manual_seed(0),
                         dtype=torch.float64 if n <= 1_000_000 else torch.float32, device=dev, tol=tol, bounds=True,
                         progress=True)
-    loose = (est > (tol or 0) * vals.abs()).nonzero().flatten().tolist() if tol is not None else []
+    loose = (est > tol * vals.abs()).nonzero().flatten().tolist() if tol is not None else []
     if loose:
         worst = (est / vals.abs()).max().item()
         warnings.warn(f"path_kernel_eigvals: λ{loose[0] + 1}…λ{len(vals)} are only estimated accurate to {worst:.0e} (relative) "
