@@ -306,7 +306,7 @@ def _raw(shape:tuple, rule:str) -> float:
 
 def _solve(sizes:dict, raw:dict, budget:float) -> dict:
     "d_l = eps · r_l over `sizes` with Σ d_l N_l = budget, making the largest-r layers dense while some d_l > 1"
-    dense, out = set(), {}
+    dense = set()
     while True:
         free = [n for n in sizes if n not in dense]
         if not free: break

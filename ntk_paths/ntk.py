@@ -315,7 +315,6 @@ def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chun
                disable=not progress or n1 * n2 == 1)                  # shown only after 2 s
     p = max(1, (free - c * (make + hold)) // max(1, c * hold))  # chunks held at once, beside one being made and the
                                                              # copies a block of two chunks may take while combined
-    held = F2 = None
     for s in range(0, len(chunks1), p):                    # all fit: one panel, every chunk's factors made once
         panel = chunks1[s:s + p]
         held = F2 = None                                   # the last panel's factors go before this one's are made
