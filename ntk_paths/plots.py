@@ -189,7 +189,7 @@ def _figure(ax, size=(6.8, 4.2)):
     if ax is not None: return ax.figure, ax
     fig = new_figure(size); return fig, fig.subplots()
 
-FAMILIES = {"baseline": ("random", "magnitude"), "path": ("synflow", "synflow_l2", "synflow_dist", "synflow_dist_l2", "path_kernel"),
+FAMILIES = {"baseline": ("random", "magnitude"), "path": ("synflow", "synflow_l2", "synflow_dist", "synflow_dist_l2", "path_kernel", "px"),
             "data": ("snip", "iter_snip", "force", "grasp", "prospr"), "ntk": ("ntksap",)}
 _HUES = {"baseline": "Greys", "path": "Blues", "data": "Oranges", "ntk": "Greens", None: "Purples"}
 
