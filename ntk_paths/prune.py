@@ -149,6 +149,9 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
     if count not in COUNTS: raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
     if layer_density is not None and layer_density not in LAYER_DENSITIES:
         raise ValueError(f"layer_density must be one of {LAYER_DENSITIES}, got {layer_density!r}")
+    if layer_density is not None and min_density:
+        raise ValueError(f"min_density does not go with layer_density={layer_density!r}: the rule already sets every "
+                         "layer's share; drop one of them")
     if sal.data != "none" and data is None:
         raise ValueError(f"{method} needs {'a labelled batch' if sal.data == 'labels' else 'input data'}: pass data=TensorData, "
                          f"data=(x, y) or data=x; data-free methods are: "

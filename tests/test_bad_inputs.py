@@ -80,6 +80,8 @@ CASES = [  # (name, call(files), exception type, words the message must contain)
     ("masks of another model", lambda f: Masks.load(f / "good.pt", init_weights(MLP((64, 32, 10)), 0)), MaskMismatchError,
      ["shape mismatch", "another architecture"]),
     ("NaN scores to top-k", lambda f: topk_masks({"a": torch.tensor([1., float("nan")])}, 0.5), ValueError, ["NaN or inf"]),
+    ("min_density with layer_density", lambda f: prune(mlp(), "random", 0.1, layer_density="erk", min_density=0.05, progress=False),
+     ValueError, ["min_density does not go with layer_density", "drop one"]),
     ("top-k scope typo", lambda f: topk_masks({"a": torch.ones(4)}, 0.5, scope="layers"), ValueError, ["scope must be"]),
     ("density keeping nothing", lambda f: topk_masks({"a": torch.ones(4)}, 0.01), ValueError, ["keeps 0 of 4", "at least 0.25"]),
     # prune
