@@ -14,11 +14,20 @@ of the (N·K × P) Jacobian with itself, timed on random numbers); a symmetric k
                                            # ResNet-20 also at N=64, with the floor at both
     python bench/ntk_bench.py --large      # also ResNet-20 at N=1024 with an 8 GB budget (structured only; long)
     python bench/ntk_bench.py --modes      # the trace and diag kernels of ResNet-20 against the tutorial's recipe
+    python bench/ntk_bench.py --all        # every model of ntk_paths.MODELS, full/trace/diag, against the tutorial's
+                                           # recipe, at the largest N (≤ 64) whose tutorial Jacobians fit in 2 GB
+    python bench/ntk_bench.py --models vgg11   # VGG-11 at N=64 and 256 against the floor (the tutorial's Jacobians
+                                               # would take 2 × 24 GB at N=64: it cannot run here)
+
+For VGG-11 the (N·K × P) Jacobian of the floor does not fit in memory: its GEMM is timed on column slices of 1 GB
+and scaled to P (the same FLOPs, as the GEMM's time is linear in P).
 """
 import argparse, json, os, resource, subprocess, sys, time
 import torch
 
-MODELS = {"mlp": "MLP((784, 300, 100, 10), input_shape=(784,))", "lenet5": "LeNet5(3, 10, 32)", "resnet20": "ResNet20()"}
+MODELS = {"mlp": "MLP((784, 300, 100, 10), input_shape=(784,))", "lenet5": "LeNet5(3, 10, 32)", "resnet20": "ResNet20()",
+          "vgg11": "VGG(11)"}
+INPUTS = {"mlp": (784,), "lenet300": (784,), "conv1d": (1, 40)}      # ntk_paths.MODELS: these, and (3, 32, 32) for the others
 
 
 def tutorial_ntk(model, x1, x2, mode="full"):
@@ -49,10 +58,33 @@ def modes_table(Ns=(64, 256)):
             print(f"| resnet20 | {N} | {mode} | {t_ours:.2f} | {t_tut:.2f} | {t_tut / t_ours:.1f}× | {err:.1e} |", flush=True)
 
 
+def all_models_table():
+    "Every model of ntk_paths.MODELS, full/trace/diag: ours (auto) against the tutorial's recipe, in this process"
+    from ntk_paths import MODELS as ALL, make_model, init_weights, empirical_ntk
+    torch.set_num_threads(int(os.environ.get("THREADS", torch.get_num_threads())))
+    print("| model | P | N | mode | ours (s) | tutorial (s) | tutorial / ours | max rel. difference |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in ALL:
+        net = init_weights(make_model(name, INPUTS.get(name, (3, 32, 32)), 10), 0).eval()
+        P = sum(p.numel() for p in net.parameters())
+        N = max(2, min(64, 2**31 // (10 * P * 4)))
+        x = torch.randn(N, *INPUTS.get(name, (3, 32, 32)), generator=torch.Generator().manual_seed(0))
+        empirical_ntk(net, x[:2], progress=False); tutorial_ntk(net, x[:2], x[:2])                # warm up torch.func
+        for mode in ("full", "trace", "diag"):
+            t_ours = t_tut = float("inf")
+            for _ in range(2):
+                t = time.perf_counter(); ours = empirical_ntk(net, x, mode=mode, max_memory="8GB", progress=False)
+                t_ours = min(t_ours, time.perf_counter() - t)
+                t = time.perf_counter(); tut = tutorial_ntk(net, x, x, mode); t_tut = min(t_tut, time.perf_counter() - t)
+            err = ((ours - tut).abs().max() / tut.abs().max()).item()
+            print(f"| {name} | {P / 1e6:.2f} M | {N} | {mode} | {t_ours:.3f} | {t_tut:.3f} | {t_tut / t_ours:.1f}× | {err:.1e} |", flush=True)
+
+
 def floor(model_name, N):
     "Seconds for K batched backward passes (the per-sample gradients' FLOPs) plus the (N·K)²·P float32 GEMM"
     from torch.func import functional_call, vjp, vmap
-    from ntk_paths import MLP, LeNet5, ResNet20, init_weights
+    from ntk_paths import MLP, LeNet5, ResNet20, VGG, init_weights
+    torch.set_num_threads(int(os.environ.get("THREADS", torch.get_num_threads())))
     net = init_weights(eval(MODELS[model_name]), 0).eval()
     x = torch.randn(N, *net.input_shape, generator=torch.Generator().manual_seed(0))
     params = {k: v.detach() for k, v in net.named_parameters()}
@@ -60,10 +92,11 @@ def floor(model_name, N):
     def grads():
         out, pull = vjp(lambda p: functional_call(net, p, (x,)), params)
         return vmap(pull)(torch.eye(out.shape[1])[:, None, :].expand(out.shape[1], N, out.shape[1]).contiguous())
-    A = torch.randn(N * 10, P)
+    cols = min(P, 2**30 // (N * 10 * 4))                       # a column slice of at most 1 GB, the GEMM scaled to P
+    A = torch.randn(N * 10, cols)
     tg, tj = [], []
     for _ in range(2):
-        t = time.perf_counter(); A @ A.T; tg.append(time.perf_counter() - t)
+        t = time.perf_counter(); A @ A.T; tg.append((time.perf_counter() - t) * P / cols)
         t = time.perf_counter(); grads(); tj.append(time.perf_counter() - t)
     print(json.dumps(dict(model=model_name, method="floor", N=N, seconds=min(tg) + min(tj), gemm=min(tg), grads=min(tj))))
 
@@ -71,7 +104,7 @@ def floor(model_name, N):
 def child(model_name, method, N, max_memory):
     "Run one configuration and print a JSON line"
     if method == "floor": return floor(model_name, N)
-    from ntk_paths import MLP, LeNet5, ResNet20, init_weights, empirical_ntk
+    from ntk_paths import MLP, LeNet5, ResNet20, VGG, init_weights, empirical_ntk
     torch.set_num_threads(int(os.environ.get("THREADS", torch.get_num_threads())))
     net = init_weights(eval(MODELS[model_name]), 0).eval()
     x = torch.randn(N, *net.input_shape, generator=torch.Generator().manual_seed(0))
@@ -83,8 +116,9 @@ def child(model_name, method, N, max_memory):
     while len(times) < 3 and sum(times) < 60:
         t = time.perf_counter(); th = run(x); times.append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
-    ref = empirical_ntk(net.double(), x[:32].double(), implementation="jacobian")
-    err = ((th[:32, :32].double() - ref).abs().max() / ref.abs().max()).item()
+    n = 32 if model_name != "vgg11" else 8                     # VGG-11's float64 Jacobians: 740 MB per input
+    ref = empirical_ntk(net.double(), x[:n].double(), implementation="jacobian", max_memory="8GB", progress=False)
+    err = ((th[:n, :n].double() - ref).abs().max() / ref.abs().max()).item()
     print(json.dumps(dict(model=model_name, method=method, N=N, seconds=sorted(times)[len(times) // 2], runs=len(times),
                           peak_gb=peak / 2**20, rel_err=err, shape=list(th.shape), max_memory=max_memory)))
 
@@ -94,13 +128,16 @@ def main():
     ap.add_argument("--large", action="store_true", help="also ResNet-20 at N=1024 with an 8 GB memory budget")
     ap.add_argument("--models", default=",".join(MODELS), help="which of " + ", ".join(MODELS))
     ap.add_argument("--modes", action="store_true", help="only the trace and diag kernels of ResNet-20 at N=64 and 256")
+    ap.add_argument("--all", action="store_true", help="every model of ntk_paths.MODELS, full/trace/diag, against the tutorial")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child: return child(a.child[0], a.child[1], int(a.child[2]), a.child[3])
     if a.modes: return modes_table()
-    configs = [(m, meth, 256, "2GB") for m in MODELS for meth in ("tutorial", "jacobian", "structured")]
+    if a.all: return all_models_table()
+    configs = [(m, meth, 256, "2GB") for m in MODELS if m != "vgg11" for meth in ("tutorial", "jacobian", "structured")]
     configs += [("resnet20", meth, 64, "2GB") for meth in ("tutorial", "jacobian", "structured", "floor")]
     configs += [("resnet20", "structured", 256, "8GB"), ("resnet20", "floor", 256, "-")]
+    configs += [("vgg11", meth, N, mem) for N in (64, 256) for meth, mem in (("structured", "2GB"), ("structured", "8GB"), ("floor", "-"))]
     if a.large: configs.append(("resnet20", "structured", 1024, "8GB"))
     configs = [c for c in configs if c[0] in a.models.split(",")]
     rows = []

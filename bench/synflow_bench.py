@@ -2,6 +2,7 @@
 in the same process, on ResNet-20 (or VGG-16-BN), with the same masks checked.
 
     python bench/synflow_bench.py [--model resnet20|vgg16_bn] [--methods synflow,synflow_l2,path_kernel] [--iterations 100] [--threads 2]
+                                  [--device cuda]
 
 Prints the time of each, the ratio, and whether the masks are equal (ntk_paths with count="official" against the
 float64 reference; the float32 reference is timed as the official code runs, its mask compared too)."""
@@ -15,17 +16,20 @@ from ntk_paths import prune, init_weights, make_model
 p = argparse.ArgumentParser()
 p.add_argument("--model", default="resnet20"); p.add_argument("--iterations", type=int, default=100)
 p.add_argument("--density", type=float, default=0.01); p.add_argument("--threads", type=int, default=2)
-p.add_argument("--methods", default="synflow,synflow_l2,path_kernel")
+p.add_argument("--methods", default="synflow,synflow_l2,path_kernel"); p.add_argument("--device", default="cpu")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
-net = init_weights(make_model(a.model, (3, 32, 32), 10), 0)
+net = init_weights(make_model(a.model, (3, 32, 32), 10), 0).to(a.device)
 
 
 def timed(f):
-    t = time.perf_counter(); out = f(); return time.perf_counter() - t, out
+    if a.device.startswith("cuda"): torch.cuda.synchronize()
+    t = time.perf_counter(); out = f()
+    if a.device.startswith("cuda"): torch.cuda.synchronize()
+    return time.perf_counter() - t, out
 
 
-print(f"{a.model}, to density {a.density}, {a.iterations} iterations, {a.threads} threads\n")
+print(f"{a.model}, to density {a.density}, {a.iterations} iterations, {a.threads} threads, device {a.device}\n")
 print("| method | ntk_paths, count='official' (s) | official loop, float64 (s) | ours / it | same mask | official loop, float32 (s) | ours / it | same mask as ours |")
 print("|---|---|---|---|---|---|---|---|")
 for method in a.methods.split(","):

@@ -161,19 +161,21 @@ def _probe(model, params, layers, shapes, x):
     return out.detach(), [g.transpose(0, 1) for g in G], [a.detach() for a in inputs]
 
 # %% ../nbs/03_ntk.ipynb #084b7ec8
+def _unfold(m, a:Tensor) -> Tensor:
+    "The input patches (N, C_in·k…, L) of a Conv1d/2d at its L output positions"
+    k, d, s, p = m.kernel_size, m.dilation, m.stride, _conv_padding(m)
+    if isinstance(m, nn.Conv1d): a, k, d, s, p = a.unsqueeze(-2), (1, *k), (1, *d), (1, *s), (0, *p)
+    return F.unfold(a, k, d, p, s)
+
 def _conv_jacobian(m, g:Tensor, a:Tensor) -> Tensor:
     "Per-sample weight Jacobian (N, K, C_out, C_in·k…) of a Conv1d/2d from its output cotangents and input"
-    k, d, s, p = m.kernel_size, m.dilation, m.stride, _conv_padding(m)
-    if isinstance(m, nn.Conv1d):
-        a, g = a.unsqueeze(-2), g.unsqueeze(-2)
-        k, d, s, p = (1, *k), (1, *d), (1, *s), (0, *p)
-    U = F.unfold(a, k, d, p, s)                                    # (N, C_in·kh·kw, L)
-    return torch.einsum("nkol,nil->nkoi", g.flatten(3), U)
+    return torch.einsum("nkol,nil->nkoi", g.flatten(3), _unfold(m, a))
 
-def _factors(model, params, wmasks, layers, shapes, x) -> list:
+def _factors(model, params, wmasks, layers, shapes, x, patches=frozenset()) -> list:
+    "Each layer's factor; the convolutions whose index is in `patches` as their cotangents and input patches"
     out, G, A = _probe(model, params, layers, shapes, x)
     facs = []
-    for (name, m, kind), g, a in zip(layers, G, A):
+    for j, ((name, m, kind), g, a) in enumerate(zip(layers, G, A)):
         pre = f"{name}." if name else ""
         wpath = next((n for n in (pre + "weight", pre + "parametrizations.weight.original", pre + "weight_orig") if n in params), None)
         bias = m.bias is not None and (pre + "bias") in params
@@ -183,7 +185,9 @@ def _factors(model, params, wmasks, layers, shapes, x) -> list:
         N, K = g.shape[:2]
         parts = []
         if kind == "conv":
-            if wpath is not None:
+            if j in patches:                                      # an unmasked weight: never expanded
+                facs.append(("patches", g.flatten(3).contiguous(), _unfold(m, a)))
+            elif wpath is not None:
                 J = _conv_jacobian(m, g, a)
                 if wpath in wmasks: J = J * wmasks[wpath].flatten(1)
                 parts.append(J.flatten(2))
@@ -218,8 +222,28 @@ def _linear_block(f1, f2, mode:str) -> Tensor:
         rows.append(torch.einsum("nkmo,mjo->nmkj", T, G2) if mode == "full" else (T * G2.transpose(0, 1)[None]).sum(-1).transpose(1, 2))
     return torch.cat(rows)
 
+def _patch_block(f1, f2, mode:str, budget:int=2**26) -> Tensor:
+    "A convolution's Σ_lp A[n,m,l,p] (G1[n,k]ᵀ G2[m,j])[l,p] with A[n,m] = U1[n]ᵀ U2[m], in rows whose H fits `budget` bytes"
+    _, G1, U1 = f1
+    _, G2, U2 = f2
+    n1, K, O, L = G1.shape
+    n2, X = len(G2), O * L
+    rows, out = max(1, budget // (n2 * K * X * G1.element_size())), []
+    for i in range(0, n1, rows):
+        g, u = G1[i:i + rows], U1[i:i + rows]
+        b = len(g)
+        A = (u.transpose(1, 2).reshape(b * L, -1) @ U2.permute(1, 0, 2).reshape(-1, n2 * L)).view(b, L, n2, L)
+        H = torch.matmul(G2.view(1, n2, K * O, L), A.permute(0, 2, 3, 1))        # H[n,m,j,o,l] = Σ_p G2[m,j,o,p] A[n,l,m,p]
+        if mode == "full": out.append(torch.bmm(g.view(b, K, X), H.view(b, n2 * K, X).transpose(1, 2)).view(b, K, n2, K).transpose(1, 2))
+        else:
+            d = torch.einsum("nkx,nmkx->nmk", g.view(b, K, X), H.view(b, n2, K, X))
+            out.append(d.sum(-1) if mode == "trace" else d)
+    return torch.cat(out)
+
+_BLOCKS = {"jac": lambda f1, f2, mode: _contract(f1[1], f2[1], mode), "linear": _linear_block, "patches": _patch_block}
+
 def _combine(F1, F2, mode:str) -> Tensor:
-    return sum(_contract(f1[1], f2[1], mode) if f1[0] == "jac" else _linear_block(f1, f2, mode) for f1, f2 in zip(F1, F2))
+    return sum(_BLOCKS[f1[0]](f1, f2, mode) for f1, f2 in zip(F1, F2))
 
 # %% ../nbs/03_ntk.ipynb #0f978172
 class Kernel(NamedTuple):
@@ -239,17 +263,18 @@ class _Net:
     K: int                     # outputs per input
     elem: int                  # bytes per number
     x: Tensor                  # the first batch (its shapes and dtype)
+    mode: str = "full"         # the kernel asked for (what an implementation may weigh its choices by)
     @property
     def P(self) -> int: return sum(p.numel() for p in self.params.values())
 
-def _setup(model:nn.Module, masks:Masks|None, x:Tensor) -> _Net:
+def _setup(model:nn.Module, masks:Masks|None, x:Tensor, mode:str="full") -> _Net:
     "Parameters, masks and the number of outputs, with the model's output checked to be (N, K) logits"
     params, wmasks = _params(model), _weight_masks(model, masks)
     with torch.no_grad(), input_errors(model, x): out = functional_call(model, params, (x[:1],))
     if not isinstance(out, Tensor) or out.dim() != 2:
         raise ValueError(f"the model must return logits of shape (N, K); it returned "
                          f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
-    return _Net(model, params, wmasks, out.shape[1], out.element_size(), x)
+    return _Net(model, params, wmasks, out.shape[1], out.element_size(), x, mode)
 
 # %% ../nbs/03_ntk.ipynb #1c370fd2
 def _reduce(full:Tensor, mode:str) -> Tensor:
@@ -274,21 +299,42 @@ def _vector_products(net:_Net) -> Kernel:
         return _reduce(cols.view(n2, K, len(x1), K).permute(2, 0, 3, 1), mode)
     return Kernel(lambda x: x, combine, 3 * net.K * net.P * net.elem + net.x[0].numel() * net.elem)
 
+def _patches_pay(m:nn.Module, s:tuple, K:int, N:int, mode:str) -> bool:
+    "Novak et al.'s cost model for one convolution with output shape `s`, in multiply-adds per pair of inputs"
+    O, L, I = s[0], math.prod(s[1:]), m.weight[0].numel()
+    F = K * K if mode == "full" else K
+    jac = K * O * I * L / N + F * O * I            # the Jacobian: made once per input, contracted once per pair
+    pat = L * L * I + K * O * L * L + F * O * L    # patches: A = U1ᵀ U2, H = G2 A, then G1 · H
+    pat += 160 * K * O * L                         # H (K·O·L numbers per pair) written and read again: memory-bound
+    return 1.5 * pat < jac
+
+def _unmasked_weight(net:_Net, name:str) -> bool:
+    "The layer's weight is trained and every entry of it is kept"
+    pre = f"{name}." if name else ""
+    return pre + "weight" in net.params and (pre + "weight" not in net.wmasks or bool(net.wmasks[pre + "weight"].all()))
+
 def _structured(net:_Net) -> Kernel|str:
     "Structured derivatives (above), or why they cannot handle this model"
     layers, unsupported = _structured_layers(net.model)
     shapes = _shapes(net.model, net.params, layers, net.x) if not unsupported else None
     if unsupported: return "structured derivatives cannot handle " + ", ".join(unsupported)
     if shapes is None: return "structured derivatives cannot handle a layer called more than once or a Linear layer on non-2-D inputs"
+    patches = frozenset(j for j, ((name, m, kind), s) in enumerate(zip(layers, shapes)) if kind == "conv"
+                        and _unmasked_weight(net, name) and _patches_pay(m, s, net.K, len(net.x), net.mode))
     per = kept = 0
-    for (_, m, kind), s in zip(layers, shapes):
+    for j, ((_, m, kind), s) in enumerate(zip(layers, shapes)):
         per += net.K * math.prod(s) + math.prod(s)                # G, and the layer input (about the same size)
-        if kind != "linear": per += net.K * sum(p.numel() for p in m.parameters())
-        kept += net.K * math.prod(s) + m.in_features if kind == "linear" else net.K * sum(p.numel() for p in m.parameters())
+        if kind == "linear": kept += net.K * math.prod(s) + m.in_features
+        elif j in patches:                                        # G and the patches, no Jacobian
+            u = m.weight[0].numel() * math.prod(s[1:])
+            per, kept = per + u, kept + net.K * math.prod(s) + u + (net.K * s[0] if m.bias is not None else 0)
+        else:
+            per += net.K * sum(p.numel() for p in m.parameters())
+            kept += net.K * sum(p.numel() for p in m.parameters())
     masked = _with_masks(net.params, net.wmasks)   # forward with the masked weights: G and the activations are the pruned net's
-    return Kernel(lambda x: _factors(net.model, masked, net.wmasks, layers, shapes, x), _combine,
+    return Kernel(lambda x: _factors(net.model, masked, net.wmasks, layers, shapes, x, patches), _combine,
                   int(1.5 * per * net.elem),  # + what the batched backward keeps alive (measured: ResNet-20 peaked at 1.3× without)
-                  kept * net.elem,            # conv/BatchNorm Jacobians, Linear cotangents and inputs
+                  kept * net.elem,            # Jacobians, or cotangents and inputs (Linear) or patches (conv)
                   # chunks whose largest cotangent G_l stays under 16 MB: measured on ResNet-20 (N=256), chunks of 16-32
                   # make the factors 2.5x faster than chunks of 170 (large tensors are fresh memory each time)
                   max(16, 2 ** 24 // (net.K * max(math.prod(s) for s in shapes) * net.elem)))
@@ -300,6 +346,10 @@ def ntk_matrix(theta:Tensor) -> Tensor:
     "View a full kernel (N1, N2, K, K) as the (N1·K, N2·K) matrix, sample-major"
     N1, N2, K, _ = theta.shape
     return theta.permute(0, 2, 1, 3).reshape(N1 * K, N2 * K)
+
+def _mirror(blk:Tensor, mode:str) -> Tensor:
+    "The block Θ(chunk2, chunk1) from Θ(chunk1, chunk2)"
+    return blk.permute(1, 0, 3, 2) if mode == "full" else blk.transpose(0, 1)
 
 def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chunk:int|None, budget:int, progress:bool=False) -> Tensor:
     "Fill `out` with Θ(x1, x2) block by block, holding as many chunks' factors (a panel) as the budget allows"
@@ -326,8 +376,9 @@ def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chun
             for i, _ in panel:
                 if sym and j < i: continue                # symmetric: mirror instead
                 blk = kern.combine(held[i], F2, mode)
+                if sym and j == i: blk = (blk + _mirror(blk, mode)) / 2     # exactly symmetric, whatever the summation order
                 out[i:i + c, j:j + c] = blk
-                if sym and j != i: out[j:j + c, i:i + c] = blk.permute(1, 0, 3, 2) if mode == "full" else blk.transpose(0, 1)
+                if sym and j != i: out[j:j + c, i:i + c] = _mirror(blk, mode)
                 bar.update()
     bar.close()
     return out
@@ -363,7 +414,7 @@ def empirical_ntk(model:nn.Module,           # any network returning logits (N, 
     dev = next(model.parameters()).device
     x1 = x1.to(dev); x2 = x2.to(dev) if x2 is not None else None
     with _evaluating(model, force_eval):
-        net = _setup(model, masks, x1)
+        net = _setup(model, masks, x1, mode)
         N1, N2, K = len(x1), len(x1) if x2 is None else len(x2), net.K
         budget, out_bytes = _parse_memory(max_memory), N1 * N2 * {"full": K * K, "trace": 1, "diag": K}[mode] * net.elem
         if out_bytes > budget:

@@ -36,7 +36,7 @@ def official_prune_loop(model, density, iterations, input_shape, score="synflow"
     names = [f"{n}.weight" for n, _ in layers]
     weights = [m.weight.detach() for _, m in layers]                          # p = |θ| (θ² for path_kernel)
     masks = [torch.ones_like(w) for w in weights]                             # weight_mask buffers
-    x = torch.ones(1, *input_shape, dtype=dtype)
+    x = torch.ones(1, *input_shape, dtype=dtype, device=weights[0].device)
     for epoch in range(iterations):
         ps = [w.clone().requires_grad_() for w in weights]
         out = functional_call(net, {n: mk * p for n, mk, p in zip(names, masks, ps)}, (x,))   # layers compute mask * W

@@ -70,6 +70,26 @@ def test_every_implementation_equals_the_float64_reference(case, masked):
             assert ((diag - torch.einsum("nmkk->nmk", ref)).abs().max() / scale) <= 1e-5, (impl, which)
 
 
+def test_vgg11_convolutions_as_patches_equal_the_reference():
+    "Full-size VGG-11 (conv biases): its 512-channel layers stay factored (cotangents and patches); the kernel is unchanged"
+    from ntk_paths.ntk import _setup, _structured_layers, _shapes, _patches_pay
+    net = init_weights(VGG(11), 0).double().eval()
+    g = torch.Generator().manual_seed(2)
+    x1, x2 = torch.randn(2, 3, 32, 32, generator=g, dtype=torch.float64), torch.randn(1, 3, 32, 32, generator=g, dtype=torch.float64)
+    layers, _ = _structured_layers(net)
+    shapes = _shapes(net, _setup(net, None, x1).params, layers, x1)
+    chosen = [n for (n, m, k), s in zip(layers, shapes) if k == "conv" and _patches_pay(m, s, 10, 2, "full")]
+    assert {"features.11", "features.13", "features.16", "features.18"} <= set(chosen), chosen
+    ref = reference_ntk(net, x1, torch.cat([x1, x2]))
+    ones = Masks({n: torch.ones(p.weight.shape, dtype=torch.bool) for n, p in prunable(net).items()})
+    for masks in (None, ones):
+        for mode, red in (("full", "nmkj->nmkj"), ("trace", "nmkk->nm"), ("diag", "nmkk->nmk")):
+            sym = empirical_ntk(net, x1, masks=masks, mode=mode, progress=False)
+            cross = empirical_ntk(net, x1, x2, masks=masks, mode=mode, progress=False)
+            want = torch.einsum(red, ref)
+            assert ((torch.cat([sym, cross], 1) - want).abs().max() / want.abs().max()) <= 1e-10, (mode, masks is None)
+
+
 def test_masks_applied_to_the_model_count_too():
     net = init_weights(MLP((10, 16, 3)), 0).double().eval()
     x = torch.randn(5, 10, dtype=torch.float64)
