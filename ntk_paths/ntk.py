@@ -161,15 +161,36 @@ def _probe(model, params, layers, shapes, x):
     return out.detach(), [g.transpose(0, 1) for g in G], [a.detach() for a in inputs]
 
 # %% ../nbs/03_ntk.ipynb #084b7ec8
+def _weight_path(params:dict, name:str) -> str|None:
+    "The trained weight of layer `name` in `params` (plain, parametrized, or torch.nn.utils.prune's weight_orig)"
+    pre = f"{name}." if name else ""
+    return next((n for n in (pre + "weight", pre + "parametrizations.weight.original", pre + "weight_orig") if n in params), None)
+
 def _unfold(m, a:Tensor) -> Tensor:
     "The input patches (N, C_in·k…, L) of a Conv1d/2d at its L output positions"
     k, d, s, p = m.kernel_size, m.dilation, m.stride, _conv_padding(m)
     if isinstance(m, nn.Conv1d): a, k, d, s, p = a.unsqueeze(-2), (1, *k), (1, *d), (1, *s), (0, *p)
     return F.unfold(a, k, d, p, s)
 
-def _conv_jacobian(m, g:Tensor, a:Tensor) -> Tensor:
-    "Per-sample weight Jacobian (N, K, C_out, C_in·k…) of a Conv1d/2d from its output cotangents and input"
-    return torch.einsum("nkol,nil->nkoi", g.flatten(3), _unfold(m, a))
+def _sparse(M:Tensor|None) -> bool:
+    "At most half of the mask's entries are kept: hold only those columns of the Jacobian (pruned ones add nothing to Θ)"
+    return M is not None and 2 * int(M.count_nonzero()) <= M.numel()
+
+def _conv_jacobian(m, g:Tensor, a:Tensor, M:Tensor|None=None, budget:int=2**24) -> Tensor:
+    "Per-sample weight Jacobian (N, K, C_out·C_in·k…) of a Conv1d/2d from its output cotangents and input, masked by `M`"
+    g, U = g.flatten(3), _unfold(m, a)
+    if not _sparse(M):
+        J = torch.einsum("nkol,nil->nkoi", g, U).flatten(2)
+        return J if M is None else J * M.flatten()
+    (N, K, O, L), I = g.shape, U.shape[1]
+    M = M.reshape(O, I)
+    if int(M.count_nonzero()) * L <= M.numel():               # few kept entries and positions: each entry by itself
+        o, i = M.nonzero(as_tuple=True)
+        step = max(1, budget // (N * K * L * g.element_size()))
+        return torch.cat([torch.einsum("nkbl,nbl->nkb", g[:, :, o[c:c + step]], U[:, i[c:c + step]]) for c in range(0, len(o), step)], 2)
+    step = max(1, budget // (N * K * I * g.element_size()))   # else the dense Jacobian, output channels at a time, of at most
+    return torch.cat([torch.einsum("nkol,nil->nkoi", g[:, :, o:o + step], U).flatten(2).index_select(2, M[o:o + step].flatten().nonzero().flatten())
+                      for o in range(0, O, step)], 2)  # `budget` bytes (fresh large blocks each time cost more than their multiply-adds)
 
 def _factors(model, params, wmasks, layers, shapes, x, patches=frozenset()) -> list:
     "Each layer's factor; the convolutions whose index is in `patches` as their cotangents and input patches"
@@ -177,7 +198,7 @@ def _factors(model, params, wmasks, layers, shapes, x, patches=frozenset()) -> l
     facs = []
     for j, ((name, m, kind), g, a) in enumerate(zip(layers, G, A)):
         pre = f"{name}." if name else ""
-        wpath = next((n for n in (pre + "weight", pre + "parametrizations.weight.original", pre + "weight_orig") if n in params), None)
+        wpath = _weight_path(params, name)
         bias = m.bias is not None and (pre + "bias") in params
         if kind == "linear":
             facs.append(("linear", g, a, bias, wmasks.get(wpath)))
@@ -188,9 +209,7 @@ def _factors(model, params, wmasks, layers, shapes, x, patches=frozenset()) -> l
             if j in patches:                                      # an unmasked weight: never expanded
                 facs.append(("patches", g.flatten(3).contiguous(), _unfold(m, a)))
             elif wpath is not None:
-                J = _conv_jacobian(m, g, a)
-                if wpath in wmasks: J = J * wmasks[wpath].flatten(1)
-                parts.append(J.flatten(2))
+                parts.append(_conv_jacobian(m, g, a, wmasks.get(wpath)))
             if bias: parts.append(g.flatten(3).sum(-1))
         else:   # BatchNorm in eval mode: y = γ x̂ + β
             shape = (1, -1) + (1,) * (a.dim() - 2)
@@ -302,16 +321,16 @@ def _vector_products(net:_Net) -> Kernel:
 def _patches_pay(m:nn.Module, s:tuple, K:int, N:int, mode:str) -> bool:
     "Novak et al.'s cost model for one convolution with output shape `s`, in multiply-adds per pair of inputs"
     O, L, I = s[0], math.prod(s[1:]), m.weight[0].numel()
-    F = K * K if mode == "full" else K
-    jac = K * O * I * L / N + F * O * I            # the Jacobian: made once per input, contracted once per pair
-    pat = L * L * I + K * O * L * L + F * O * L    # patches: A = U1ᵀ U2, H = G2 A, then G1 · H
+    kk = K * K if mode == "full" else K            # kernel entries per pair of inputs
+    jac = K * O * I * L / N + kk * O * I           # the Jacobian: made once per input, contracted once per pair
+    pat = L * L * I + K * O * L * L + kk * O * L   # patches: A = U1ᵀ U2, H = G2 A, then G1 · H
     pat += 160 * K * O * L                         # H (K·O·L numbers per pair) written and read again: memory-bound
     return 1.5 * pat < jac
 
 def _unmasked_weight(net:_Net, name:str) -> bool:
     "The layer's weight is trained and every entry of it is kept"
-    pre = f"{name}." if name else ""
-    return pre + "weight" in net.params and (pre + "weight" not in net.wmasks or bool(net.wmasks[pre + "weight"].all()))
+    w = _weight_path(net.params, name)
+    return w is not None and (w not in net.wmasks or bool(net.wmasks[w].all()))
 
 def _structured(net:_Net) -> Kernel|str:
     "Structured derivatives (above), or why they cannot handle this model"
@@ -322,15 +341,17 @@ def _structured(net:_Net) -> Kernel|str:
     patches = frozenset(j for j, ((name, m, kind), s) in enumerate(zip(layers, shapes)) if kind == "conv"
                         and _unmasked_weight(net, name) and _patches_pay(m, s, net.K, len(net.x), net.mode))
     per = kept = 0
-    for j, ((_, m, kind), s) in enumerate(zip(layers, shapes)):
+    for j, ((name, m, kind), s) in enumerate(zip(layers, shapes)):
         per += net.K * math.prod(s) + math.prod(s)                # G, and the layer input (about the same size)
         if kind == "linear": kept += net.K * math.prod(s) + m.in_features
         elif j in patches:                                        # G and the patches, no Jacobian
             u = m.weight[0].numel() * math.prod(s[1:])
             per, kept = per + u, kept + net.K * math.prod(s) + u + (net.K * s[0] if m.bias is not None else 0)
         else:
-            per += net.K * sum(p.numel() for p in m.parameters())
-            kept += net.K * sum(p.numel() for p in m.parameters())
+            size = sum(p.numel() for p in m.parameters())
+            per += net.K * size
+            M = net.wmasks.get(_weight_path(net.params, name)) if kind == "conv" else None
+            kept += net.K * (size - M.numel() + int(M.count_nonzero()) if _sparse(M) else size)
     masked = _with_masks(net.params, net.wmasks)   # forward with the masked weights: G and the activations are the pruned net's
     return Kernel(lambda x: _factors(net.model, masked, net.wmasks, layers, shapes, x, patches), _combine,
                   int(1.5 * per * net.elem),  # + what the batched backward keeps alive (measured: ResNet-20 peaked at 1.3× without)
