@@ -18,6 +18,7 @@ of the (N·K × P) Jacobian with itself, timed on random numbers); a symmetric k
                                            # recipe, at the largest N (≤ 64) whose tutorial Jacobians fit in 2 GB
     python bench/ntk_bench.py --models vgg11   # VGG-11 at N=64 and 256 against the floor (the tutorial's Jacobians
                                                # would take 2 × 24 GB at N=64: it cannot run here)
+    python bench/ntk_bench.py --models vgg11 --pruned 0.1   # the same networks with random masks keeping 10 %
 
 For VGG-11 the (N·K × P) Jacobian of the floor does not fit in memory: its GEMM is timed on column slices of 1 GB
 and scaled to P (the same FLOPs, as the GEMM's time is linear in P).
@@ -108,6 +109,12 @@ def child(model_name, method, N, max_memory):
     torch.set_num_threads(int(os.environ.get("THREADS", torch.get_num_threads())))
     net = init_weights(eval(MODELS[model_name]), 0).eval()
     x = torch.randn(N, *net.input_shape, generator=torch.Generator().manual_seed(0))
+    if os.environ.get("PRUNED"):                               # random masks keeping this fraction of every layer
+        from ntk_paths import Masks, apply_masks
+        from ntk_paths.masks import prunable
+        g = torch.Generator().manual_seed(1)
+        masks = Masks({n: torch.rand(p.weight.shape, generator=g) < float(os.environ["PRUNED"]) for n, p in prunable(net).items()})
+        apply_masks(net, masks)                                # the tutorial's recipe then sees the pruned network too
     run = (lambda xs: tutorial_ntk(net, xs, xs)) if method == "tutorial" else \
           (lambda xs: empirical_ntk(net, xs, implementation=method, max_memory=max_memory))
     run(x[:2])                                                   # warm up torch.func
@@ -129,6 +136,7 @@ def main():
     ap.add_argument("--models", default=",".join(MODELS), help="which of " + ", ".join(MODELS))
     ap.add_argument("--modes", action="store_true", help="only the trace and diag kernels of ResNet-20 at N=64 and 256")
     ap.add_argument("--all", action="store_true", help="every model of ntk_paths.MODELS, full/trace/diag, against the tutorial")
+    ap.add_argument("--pruned", type=float, help="random masks keeping this fraction of every layer's weights")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child: return child(a.child[0], a.child[1], int(a.child[2]), a.child[3])
@@ -139,16 +147,18 @@ def main():
     configs += [("resnet20", "structured", 256, "8GB"), ("resnet20", "floor", 256, "-")]
     configs += [("vgg11", meth, N, mem) for N in (64, 256) for meth, mem in (("structured", "2GB"), ("structured", "8GB"), ("floor", "-"))]
     if a.large: configs.append(("resnet20", "structured", 1024, "8GB"))
-    configs = [c for c in configs if c[0] in a.models.split(",")]
+    configs = [c for c in configs if c[0] in a.models.split(",") and (not a.pruned or c[2] == 64)]   # pruned: N=64 only
     rows = []
+    env = {**os.environ, "PRUNED": str(a.pruned)} if a.pruned else None
     for cfg in configs:
-        r = subprocess.run([sys.executable, __file__, "--child", *map(str, cfg)], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, __file__, "--child", *map(str, cfg)], capture_output=True, text=True, env=env)
         line = [l for l in r.stdout.splitlines() if l.startswith("{")]
         if r.returncode or not line:
             rows.append(dict(model=cfg[0], method=cfg[1], N=cfg[2], error=(r.stderr.strip().splitlines() or ["?"])[-1]))
         else: rows.append(json.loads(line[-1]))
         print(rows[-1], file=sys.stderr, flush=True)
     print(f"Full NTK (N·K × N·K, K = 10), float32, eval mode, {torch.get_num_threads()} threads; median of warm runs; "
+          + (f"random masks keeping {a.pruned:.0%} of every layer; " if a.pruned else "") +
           "peak = resident memory above the process after warm-up; error: max |Θ − Θ_float64| / max |Θ_float64| on 32 inputs\n")
     print("| model | N | method | seconds | peak GB | time ratio (tutorial / this) | memory vs tutorial | rel. error | this / floor |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -140,7 +140,7 @@ Masks.ones = staticmethod(_ones)
 
 # %% ../nbs/00_masks.ipynb #748c4287
 def _total(self) -> int: return sum(m.numel() for m in self.values())
-def _kept(self) -> int: return sum(int(m.sum()) for m in self.values())
+def _kept(self) -> int: return sum(int(torch.count_nonzero(m)) for m in self.values())   # (sum() copies to int64)
 Masks.total = property(_total, doc="Number of prunable weights")
 Masks.kept = property(_kept, doc="Number of weights kept")
 Masks.density = property(lambda self: self.kept / self.total, doc="Fraction of prunable weights kept")
@@ -215,14 +215,36 @@ Masks.__eq__, Masks.to, Masks.check = _eq, _to, _check
 Masks.__hash__ = None
 
 # %% ../nbs/00_masks.ipynb #309e5d8d
+def _kth_largest(scores:list[Tensor], alive:list[Tensor], k:int, n:int) -> Tensor:
+    "The k-th largest of the n live scores; exactly what kthvalue over all of them gives, without sorting them all"
+    stride = max(1, sum(s.numel() for s in scores) >> 17)
+    if stride > 8:                                       # many: bracket it with a strided sample, then count exactly
+        sample = torch.cat([s[::stride][a[::stride]] for s, a in zip(scores, alive)]).sort(descending=True).values
+        m, j = len(sample), k / n * len(sample)
+        w = 4 * math.sqrt(max(m * (k / n) * (1 - k / n), 1)) + 16
+        if m >= 1024:
+            inf = torch.tensor(float("inf"), dtype=sample.dtype)
+            hi = sample[int(j - w)] if j - w >= 0 else inf          # k near 1 or n: the bracket open on that side
+            lo = sample[int(j + w)] if j + w < m else -inf
+            above = sum(int(torch.count_nonzero((s > hi) & a)) for s, a in zip(scores, alive))
+            within = [s[(s >= lo) & (s <= hi) & a] for s, a in zip(scores, alive)]
+            r = k - above                                # the k-th largest is the r-th largest within [lo, hi]
+            if above < k <= above + sum(len(v) for v in within):
+                cand = torch.cat(within)
+                return torch.kthvalue(cand, len(cand) - r + 1).values
+    vals = torch.cat([s[a] for s, a in zip(scores, alive)])   # few, or the sample missed: all of them
+    return torch.kthvalue(vals, n - k + 1).values
+
 def _top(scores:list[Tensor], alive:list[Tensor], k:int) -> list[Tensor]:
     "Bool masks of the `k` highest live scores across 1-D `scores`; among equal scores the earlier one wins"
     if k <= 0: return [torch.zeros_like(a) for a in alive]
-    vals = torch.cat([s[a] for s, a in zip(scores, alive)])   # rank live weights only
-    if k >= vals.numel(): return [a.clone() for a in alive]
-    t = torch.kthvalue(vals, vals.numel() - k + 1).values    # the k-th largest live score
+    n = sum(int(torch.count_nonzero(a)) for a in alive)       # rank live weights only
+    if k >= n: return [a.clone() for a in alive]
+    t = _kth_largest(scores, alive, k, n)                     # the k-th largest live score
+    out = [(s >= t) & a for s, a in zip(scores, alive)]
+    if sum(int(torch.count_nonzero(o)) for o in out) == k: return out   # no other score equals t: done in one pass
     out = [(s > t) & a for s, a in zip(scores, alive)]
-    need = k - sum(int(o.sum()) for o in out)
+    need = k - sum(int(torch.count_nonzero(o)) for o in out)
     for o, s, a in zip(out, scores, alive):                   # ties at t: earliest positions first
         if need <= 0: break
         tie = ((s == t) & a).nonzero().flatten()[:need]
@@ -272,25 +294,27 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
     ks = [n_keep(d, s, count) for s in sizes] if scope == "layer" and count == "official" else None   # per layer, as theirs
     if layer_density is not None:
         ks = list(layer_counts({n: tuple(scores[n].shape) for n in names}, d, layer_density, count).values())
-        ks = _within(ks, [int(alive[n].sum()) for n in names])
+        ks = _within(ks, [int(torch.count_nonzero(alive[n])) for n in names])
         scope = "layer"
     k = sum(ks) if ks else n_keep(d, sum(sizes), count)
     if k > alive.kept: raise ValueError(f"cannot keep {k:,} weights: only {alive.kept:,} are still alive (density {alive.density:.4g})")
     flat = [scores[n].detach().flatten().double() for n in names]
     live = [alive[n].flatten().to(f.device) for n, f in zip(names, flat)]
     for n, f, a in zip(names, flat, live):
-        if not torch.isfinite(f).all() and not torch.isfinite(f[a]).all(): raise ValueError(f"scores of {n!r} contain NaN or inf; cannot rank them")
+        if not torch.isfinite(f.sum()) and not torch.isfinite(f[a]).all():   # one pass: a finite sum means finite scores
+            raise ValueError(f"scores of {n!r} contain NaN or inf; cannot rank them")
     if scope == "layer":
         if min_density > d: raise ValueError(f"min_density={min_density} exceeds density={d} in layer scope; lower it or use scope='global'")
         ks = ks or _apportion(sizes, k)
         for n, kl, a in zip(names, ks, live):
-            if kl > int(a.sum()): raise ValueError(f"layer {n!r} has {int(a.sum())} weights alive but its share is {kl}")
+            if kl > (alive_l := int(torch.count_nonzero(a))): raise ValueError(f"layer {n!r} has {alive_l} weights alive but its share is {kl}")
         keep = [_top([f], [a], kl)[0] for f, a, kl in zip(flat, live, ks)]
     else:
-        reserve = [min(math.ceil(min_density * s), int(a.sum())) for s, a in zip(sizes, live)]
+        reserve = [min(math.ceil(min_density * s), int(torch.count_nonzero(a))) if min_density else 0 for s, a in zip(sizes, live)]
         if sum(reserve) > k:
             raise ValueError(f"min_density={min_density} needs {sum(reserve):,} weights but density {d:.4g} keeps {k:,}; "
                              "lower min_density or raise the density")
+        if not any(reserve): return Masks({n: kp.view_as(scores[n]) for n, kp in zip(names, _top(flat, live, k))})
         keep = [_top([f], [a], r)[0] for f, a, r in zip(flat, live, reserve)]
         extra = _top(flat, [a & ~kp for a, kp in zip(live, keep)], k - sum(reserve))
         keep = [kp | e for kp, e in zip(keep, extra)]
