@@ -75,13 +75,14 @@ def synflow_pass(model:nn.Module, masks:Masks, x:Tensor, l2:bool=False) -> dict[
     "|θ ⊙ ∂R/∂θ| (or |θ² ⊙ ∂R/∂θ| with `l2`) for R the summed output of the |θ| network on `x`, in float64"
     with eval_mode(model):
         found = prunable(model)
-        leaves = {n: (found[n].weight.detach().double().abs_() * m).requires_grad_() for n, m in masks.items()}
+        leaves = {n: found[n].weight.detach().double().abs_().mul_(m).requires_grad_() for n, m in masks.items()}
         paths = {found[n].path for n in leaves}
         state = {n: p.detach().double().abs() for n, p in model.named_parameters() if n not in paths}
         state.update({n: b.detach().double().abs() for n, b in model.named_buffers() if b.is_floating_point()})
         R = logits(masked_forward(model, None, x.double(), weights=leaves, params=state)).sum()
         grads = torch.autograd.grad(R, list(leaves.values()))
-    return {n: (g * w * (w if l2 else 1)).abs() for (n, w), g in zip(leaves.items(), grads)}
+    with torch.no_grad():                                # in place: the scores are 14.7 M numbers each on VGG-16
+        return {n: (g.mul_(w).mul_(w) if l2 else g.mul_(w)).abs_() for (n, w), g in zip(leaves.items(), grads)}
 
 @saliency("synflow", iterations=100)
 def synflow(model, masks, *, data=None, input_shape=None, **_):
