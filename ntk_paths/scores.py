@@ -75,7 +75,8 @@ def synflow_pass(model:nn.Module, masks:Masks, x:Tensor, l2:bool=False) -> dict[
     "|θ ⊙ ∂R/∂θ| (or |θ² ⊙ ∂R/∂θ| with `l2`) for R the summed output of the |θ| network on `x`, in float64"
     with eval_mode(model):
         found = prunable(model)
-        leaves = {n: found[n].weight.detach().double().abs_().mul_(m).requires_grad_() for n, m in masks.items()}
+        leaves = {n: found[n].weight.detach().to(torch.float64, copy=True).abs_().mul_(m).requires_grad_()   # a copy even
+                  for n, m in masks.items()}                                                               # of float64
         paths = {found[n].path for n in leaves}
         state = {n: p.detach().double().abs() for n, p in model.named_parameters() if n not in paths}
         state.update({n: b.detach().double().abs() for n, b in model.named_buffers() if b.is_floating_point()})

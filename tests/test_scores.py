@@ -257,3 +257,14 @@ def test_prospr_prunes_conv_nets_and_leaves_them_untouched(make, shape):
     assert mk.kept == round(0.05 * mk.total)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())     # weights and BN statistics as they were
     assert net.training
+
+
+@pytest.mark.parametrize("method", sorted(SCORES))
+def test_no_score_changes_a_float64_model(method, batch):
+    "A float64 model's weights were SynFlow's scratch space once (.double() of a float64 tensor is the tensor itself)"
+    x, y = batch
+    net = init_weights(MLP((64, 16, 10)), 0).double()
+    before = copy.deepcopy(net.state_dict())
+    half = Masks({n: torch.rand(p.weight.shape, generator=torch.Generator().manual_seed(0)) < 0.5 for n, p in prunable(net).items()})
+    SCORES[method](net, half, data=(x.flatten(1).double(), y), generator=torch.Generator().manual_seed(0), input_shape=(64,))
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items()), method
