@@ -314,10 +314,11 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
         if sum(reserve) > k:
             raise ValueError(f"min_density={min_density} needs {sum(reserve):,} weights but density {d:.4g} keeps {k:,}; "
                              "lower min_density or raise the density")
-        if not any(reserve): return Masks({n: kp.view_as(scores[n]) for n, kp in zip(names, _top(flat, live, k))})
-        keep = [_top([f], [a], r)[0] for f, a, r in zip(flat, live, reserve)]
-        extra = _top(flat, [a & ~kp for a, kp in zip(live, keep)], k - sum(reserve))
-        keep = [kp | e for kp, e in zip(keep, extra)]
+        if not any(reserve): keep = _top(flat, live, k)             # no minimum: one ranking, no reserve to merge
+        else:
+            keep = [_top([f], [a], r)[0] for f, a, r in zip(flat, live, reserve)]
+            extra = _top(flat, [a & ~kp for a, kp in zip(live, keep)], k - sum(reserve))
+            keep = [kp | e for kp, e in zip(keep, extra)]
     return Masks({n: kp.view_as(scores[n]) for n, kp in zip(names, keep)})
 
 # %% ../nbs/00_masks.ipynb #813af49d
