@@ -24,7 +24,8 @@ from .checks import moved_names
 __all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'COUNTS', 'LAYER_DENSITIES', 'BATCH_NORMS', 'trainable_weight', 'weight_path',
            'Prunable', 'prunable', 'Protect', 'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks',
            'layer_densities', 'layer_counts', 'MaskParametrization', 'mask_parametrization', 'apply_masks',
-           'remove_masks', 'eval_mode', 'masked_params', 'masked_forward', 'to_torch_prune', 'shuffle_masks']
+           'remove_masks', 'eval_mode', 'masked_params', 'masked_forward', 'float64_leaves', 'to_torch_prune',
+           'shuffle_masks']
 
 # %% ../nbs/00_masks.ipynb #7cda0103
 PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -215,32 +216,43 @@ Masks.__eq__, Masks.to, Masks.check = _eq, _to, _check
 Masks.__hash__ = None
 
 # %% ../nbs/00_masks.ipynb #309e5d8d
-def _kth_largest(scores:list[Tensor], alive:list[Tensor], k:int, n:int) -> Tensor:
-    "The k-th largest of the n live scores; exactly what kthvalue over all of them gives, without sorting them all"
+def _bracket(scores:list[Tensor], alive:list[Tensor], k:int, n:int) -> tuple[Tensor, Tensor]|None:
+    "Bounds lo ≤ hi between which a strided sample puts the k-th largest of the n live scores; None when there are few"
     stride = max(1, sum(s.numel() for s in scores) >> 17)
-    if stride > 8:                                       # many: bracket it with a strided sample, then count exactly
-        sample = torch.cat([s[::stride][a[::stride]] for s, a in zip(scores, alive)]).sort(descending=True).values
-        m, j = len(sample), k / n * len(sample)
-        w = 4 * math.sqrt(max(m * (k / n) * (1 - k / n), 1)) + 16
-        if m >= 1024:
-            inf = torch.tensor(float("inf"), dtype=sample.dtype)
-            hi = sample[int(j - w)] if j - w >= 0 else inf          # k near 1 or n: the bracket open on that side
-            lo = sample[int(j + w)] if j + w < m else -inf
-            above = sum(int(torch.count_nonzero((s > hi) & a)) for s, a in zip(scores, alive))
-            within = [s[(s >= lo) & (s <= hi) & a] for s, a in zip(scores, alive)]
-            r = k - above                                # the k-th largest is the r-th largest within [lo, hi]
-            if above < k <= above + sum(len(v) for v in within):
-                cand = torch.cat(within)
-                return torch.kthvalue(cand, len(cand) - r + 1).values
-    vals = torch.cat([s[a] for s, a in zip(scores, alive)])   # few, or the sample missed: all of them
-    return torch.kthvalue(vals, n - k + 1).values
+    if stride <= 8: return None                          # under about a million scores kthvalue over all is quick
+    sample = torch.cat([s[::stride][a[::stride]] for s, a in zip(scores, alive)]).sort(descending=True).values
+    m, j = len(sample), k / n * len(sample)
+    if m < 1024: return None
+    w = 4 * math.sqrt(max(m * (k / n) * (1 - k / n), 1)) + 16
+    inf = torch.tensor(float("inf"), dtype=sample.dtype)
+    hi = sample[int(j - w)] if j - w >= 0 else inf       # k near 1 or n: the bracket open on that side
+    lo = sample[int(j + w)] if j + w < m else -inf
+    return lo, hi
+
+def _top_within(scores:list[Tensor], alive:list[Tensor], k:int, lo:Tensor, hi:Tensor) -> list[Tensor]|None:
+    "The top-k masks in two passes over the scores: keep those above hi, rank the few in [lo, hi]; None if the k-th is not there"
+    out, idx, vals = [], [], []
+    for s, a in zip(scores, alive):
+        above = torch.gt(s, hi).logical_and_(a)
+        i = torch.ge(s, lo).logical_and_(a).logical_xor_(above).nonzero().flatten()   # live and in [lo, hi]
+        out.append(above); idx.append(i); vals.append(s[i])
+    cand = torch.cat(vals)
+    r = k - sum(int(torch.count_nonzero(o)) for o in out)   # the k-th largest is the r-th largest in [lo, hi]
+    if not 0 < r <= len(cand): return None
+    t = torch.kthvalue(cand, len(cand) - r + 1).values
+    need = r - int(torch.count_nonzero(cand > t))           # how many of the scores equal to t: the earliest ones
+    for o, i, v in zip(out, idx, vals):
+        tie = i[v == t][:max(need, 0)]; need -= len(tie)
+        o[i[v > t]] = True; o[tie] = True
+    return out
 
 def _top(scores:list[Tensor], alive:list[Tensor], k:int) -> list[Tensor]:
     "Bool masks of the `k` highest live scores across 1-D `scores`; among equal scores the earlier one wins"
     if k <= 0: return [torch.zeros_like(a) for a in alive]
     n = sum(int(torch.count_nonzero(a)) for a in alive)       # rank live weights only
     if k >= n: return [a.clone() for a in alive]
-    t = _kth_largest(scores, alive, k, n)                     # the k-th largest live score
+    if (b := _bracket(scores, alive, k, n)) and (out := _top_within(scores, alive, k, *b)) is not None: return out
+    t = torch.kthvalue(torch.cat([s[a] for s, a in zip(scores, alive)]), n - k + 1).values   # few, or the sample missed
     out = [(s >= t) & a for s, a in zip(scores, alive)]
     if sum(int(torch.count_nonzero(o)) for o in out) == k: return out   # no other score equals t: done in one pass
     out = [(s > t) & a for s, a in zip(scores, alive)]
@@ -488,6 +500,29 @@ def masked_forward(model:nn.Module, masks:Mapping[str, Tensor]|None, x:Tensor, *
     if copy_buffers: state.update({n: b.clone() for n, b in model.named_buffers()})
     state.update(masked_params(model, masks, transform, weights))
     return functional_call(model, state, (x,))
+
+# %% ../nbs/00_masks.ipynb #eab18c86
+def float64_leaves(weights:Mapping[str, Tensor],       # by mask name: the model's own weight tensors
+                   masks:Mapping[str, Tensor]|None,    # zero these weights' pruned entries (a name not here: none)
+                   power:int=1,                        # |w| (1) or w² (2)
+                   cache:dict|None=None,               # kept across the steps of a run: |w|^power made once per weight
+                  )->dict[str, Tensor]:
+    "|w|^power ⊙ m in float64, as leaves that require grad, never the model's own tensors"
+    if power not in (1, 2): raise ValueError(f"power must be 1 (|w|) or 2 (w²), got {power!r}")
+    leaves = {}
+    for n, w in weights.items():
+        w, m = w.detach(), (masks or {}).get(n)           # w shares the weight's storage and version counter
+        hit = cache.get((power, n)) if cache is not None else None
+        if hit is None or hit[0].data_ptr() != w.data_ptr() or hit[1] != w._version:   # new, replaced, or changed in place
+            a = w.to(torch.float64, copy=True)              # a copy even of a float64 weight
+            a = a.abs_() if power == 1 else a.mul_(a)       # (w·w: the bits of w ** 2)
+            if cache is None: leaves[n] = (a if m is None else a.mul_(m)).requires_grad_(); continue
+            hit = cache[(power, n)] = (w, w._version, a, torch.empty_like(a).requires_grad_())  # the kept w holds the old
+        with torch.no_grad():                               # storage, so a new one has a new address
+            if m is None: hit[3].copy_(hit[2])              # the same buffer every step: no fresh pages (where: 2 ms,
+            else: torch.where(m.to(hit[2].device), hit[2], hit[2].new_zeros(()), out=hit[3])   # a multiply by bool 5-13)
+        leaves[n] = hit[3]
+    return leaves
 
 # %% ../nbs/00_masks.ipynb #2106776e
 def to_torch_prune(model:nn.Module, masks:Masks) -> nn.Module:

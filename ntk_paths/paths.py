@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
 from .masks import (Masks, PRUNABLE_TYPES, prunable, trainable_weight, weight_path, masked_forward, eval_mode,
-                             BATCH_NORMS)
+                             BATCH_NORMS, float64_leaves)
 from .checks import input_shape_of, moved_names
 from .linalg import lanczos
 
@@ -165,15 +165,14 @@ def _is_container(m:nn.Module) -> bool:
         type(m).__module__.startswith("torch.nn.utils.parametriz")
 
 # %% ../nbs/04_paths.ipynb #d08df87f
-def _squared_setup(model, masks, bias, input_shape):
-    "The weights, leaves u = θ²·m and the float64 state of the squared network"
+def _squared_setup(model, masks, bias, input_shape, cache=None):
+    "The weights, leaves u = θ²·m and the float64 state of the squared network (`cache`: see `float64_leaves`)"
     shape = tuple(input_shape or input_shape_of(model) or ())
     if not shape: raise ValueError(f"pass input_shape=(C, H, W) for {type(model).__name__} (one input, no batch dimension)")
     ws = _weights(model)
-    u, paths, other = {}, {}, {}
+    u = float64_leaves({n: trainable_weight(m) for n, (_, m) in ws.items()}, masks, 2, cache)
+    paths, other = {}, {}
     for n, (name, m) in ws.items():
-        w = trainable_weight(m).detach().double() ** 2
-        u[n] = w * masks[n].to(w.device) if masks is not None and n in masks else w
         paths[n] = weight_path(name, m)
         if m.bias is not None:
             bname = f"{name}.bias" if name else "bias"
@@ -201,15 +200,18 @@ def squared_pass(model:nn.Module,           # a ReLU network; not modified
                  bias:bool=False,           # biases (and BatchNorm shifts) as their own paths, or excluded
                  input_shape:tuple|None=None,
                  output_weights:Tensor|None=None,  # (K,) c_k: R₂ = Σ_k c_k Σ_{p→k} v_p² (PX's data-aware bound)
+                 cache:dict|None=None,      # kept by a pruning run across its steps: θ² in float64 made once
                 )->tuple[Tensor, dict[str, Tensor]]:  # R₂ = Σ_p v_p², and d_j = ∂R₂/∂(θ_j²) per weight (and bias)
     "One forward and backward pass of the squared, identity-activation network on an all-ones input (float64)"
-    shape, u, paths, other = _squared_setup(model, masks, bias, input_shape)
+    shape, u, paths, other = _squared_setup(model, masks, bias, input_shape, cache)
     u = {n: t.requires_grad_() for n, t in u.items()}
     with eval_mode(model):
         R2 = _R2(model, u, paths, other, shape, bias, output_weights)
         grads = torch.autograd.grad(R2, list(u.values()), allow_unused=True)
     d = {n: (g if g is not None else torch.zeros_like(u[n])).detach() for n, g in zip(u, grads)}
-    if masks is not None: d = {n: g * masks[n].to(g.device) if n in masks else g for n, g in d.items()}
+    if masks is not None:   # in place: fresh float64 memory costs more than the arithmetic
+        for n, g in d.items():
+            if n in masks: g.masked_fill_(~masks[n].to(g.device), 0)
     return R2.detach(), d
 
 def path_kernel_trace(model:nn.Module, masks:Masks|None=None, bias:bool=False, input_shape:tuple|None=None) -> float:
@@ -471,6 +473,7 @@ def _gvp(model:nn.Module, masks:Masks|None, input_shape:tuple|None):
     "w ↦ G w with G = J_θvᵀ J_θv, the squared network set up once for many products"
     from torch.func import grad, jvp
     shape, u, paths, other = _squared_setup(model, masks, False, input_shape)
+    u = {n: t.detach() for n, t in u.items()}                # torch.func differentiates, not autograd
     theta = {n: trainable_weight(m).detach().double() for n, (_, m) in _weights(model).items()}
     mask = {n: masks[n].double() for n in u if masks is not None and n in masks}   # unmasked weights: no product
     R2 = lambda uu: _R2(model, uu, paths, other, shape, False)

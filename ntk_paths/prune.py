@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_prune.ipynb #9d8713b5
 from __future__ import annotations
-import copy
+import copy, inspect
 from dataclasses import dataclass
 from typing import Callable, Iterator, NamedTuple
 import torch
@@ -59,7 +59,7 @@ def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:floa
 SANITY = ("shuffle", "reinit", "invert")
 REINIT_SEED = 2**31   # "reinit" re-samples the weights from seed REINIT_SEED + seed
 
-_STANDARD = ("model", "masks", "data", "generator", "input_shape", "norm")   # what `prune` itself passes to a score
+_STANDARD = ("model", "masks", "data", "generator", "input_shape", "norm", "cache")   # what `prune` itself passes to a score
 
 def _inputs_labels(data) -> tuple:
     "(x, y) of data given as a TensorData (its training set), (x, y) or x (then y is None)"
@@ -107,9 +107,12 @@ class PruneRun:
     def __len__(self) -> int: return self.iterations
     def __iter__(self) -> Iterator[Step]:
         current, sal = self.start, SCORES[self.method]
+        # a score that takes `cache` may keep, for this run, what does not change between steps (SynFlow: |θ| in float64)
+        run = {"cache": {}} if "cache" in inspect.signature(sal.fn).parameters else {}
         for k, dk in enumerate(schedule_densities(self.schedule, self.density, self.iterations, start=self.start.density)):
             with input_errors(self.model, self.x):     # a forward that fails on the data's shape says what the model expects
-                s = sal(self.model, current, data=self.batch, generator=self.generator, input_shape=self.input_shape, **self.options)
+                s = sal(self.model, current, data=self.batch, generator=self.generator, input_shape=self.input_shape,
+                        **run, **self.options)
             check_scores(self.method, s, current, dk)
             if self.invert: s = {n: -v for n, v in s.items()}
             eligible = self.start if sal.revives else current   # FORCE ranks every weight again: pruned ones can come back

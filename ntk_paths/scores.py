@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Callable
 import torch
 from torch import nn, Tensor
-from .masks import Masks, prunable, masked_forward, masked_params, eval_mode   # the last two: importable from here as before
+from .masks import Masks, prunable, masked_forward, masked_params, eval_mode, float64_leaves   # masked_params, eval_mode:
+# importable from here as before
 from .data import ones_input, mean_input
 from .paths import squared_pass
 from .checks import input_shape_of
@@ -71,12 +72,13 @@ def magnitude_scores(model, masks, **_):
     return {n: found[n].weight.detach().abs() * m for n, m in masks.items()}
 
 # %% ../nbs/05_scores.ipynb #c8c0d8ba
-def synflow_pass(model:nn.Module, masks:Masks, x:Tensor, l2:bool=False) -> dict[str, Tensor]:
+def synflow_pass(model:nn.Module, masks:Masks, x:Tensor, l2:bool=False,
+                 cache:dict|None=None,   # kept by a pruning run across its steps: |θ| in float64 is made once
+                ) -> dict[str, Tensor]:
     "|θ ⊙ ∂R/∂θ| (or |θ² ⊙ ∂R/∂θ| with `l2`) for R the summed output of the |θ| network on `x`, in float64"
     with eval_mode(model):
         found = prunable(model)
-        leaves = {n: found[n].weight.detach().to(torch.float64, copy=True).abs_().mul_(m).requires_grad_()   # a copy even
-                  for n, m in masks.items()}                                                               # of float64
+        leaves = float64_leaves({n: found[n].weight for n in masks}, masks, 1, cache)
         paths = {found[n].path for n in leaves}
         state = {n: p.detach().double().abs() for n, p in model.named_parameters() if n not in paths}
         state.update({n: b.detach().double().abs() for n, b in model.named_buffers() if b.is_floating_point()})
@@ -86,10 +88,10 @@ def synflow_pass(model:nn.Module, masks:Masks, x:Tensor, l2:bool=False) -> dict[
         return {n: (g.mul_(w).mul_(w) if l2 else g.mul_(w)).abs_() for (n, w), g in zip(leaves.items(), grads)}
 
 @saliency("synflow", iterations=100)
-def synflow(model, masks, *, data=None, input_shape=None, **_):
+def synflow(model, masks, *, data=None, input_shape=None, cache=None, **_):
     "SynFlow: |θ ⊙ ∂R/∂θ|, R = 1ᵀ(∏|W|)1 on an all-ones input, eval mode, float64"
     shape = resolve_input_shape(model, None, input_shape)
-    return synflow_pass(model, masks, ones_input(shape, device=next(model.parameters()).device))
+    return synflow_pass(model, masks, ones_input(shape, device=next(model.parameters()).device), cache=cache)
 
 # %% ../nbs/05_scores.ipynb #6cf56b18
 def input_batch(data, method:str) -> Tensor:
@@ -102,25 +104,26 @@ def _mean_input(model, data, norm=None) -> Tensor:
     return mean_input(input_batch(data, "synflow_dist"), norm).to(next(model.parameters()).device)
 
 @saliency("synflow_l2", iterations=100)
-def synflow_l2(model, masks, *, input_shape=None, **_):
+def synflow_l2(model, masks, *, input_shape=None, cache=None, **_):
     "SynFlow-L2: |θ² ⊙ ∂R/∂θ| = |θ| × SynFlow, R on the |θ| network with all-ones input"
     shape = resolve_input_shape(model, None, input_shape)
-    return synflow_pass(model, masks, ones_input(shape, device=next(model.parameters()).device), l2=True)
+    return synflow_pass(model, masks, ones_input(shape, device=next(model.parameters()).device), l2=True, cache=cache)
 
 @saliency("synflow_dist", iterations=100, data="inputs")
-def synflow_dist(model, masks, *, data=None, norm=None, **_):
+def synflow_dist(model, masks, *, data=None, norm=None, cache=None, **_):
     "SynFlow-Dist: SynFlow with the (unnormalised, absolute) mean input of the data instead of ones"
-    return synflow_pass(model, masks, _mean_input(model, data, norm))
+    return synflow_pass(model, masks, _mean_input(model, data, norm), cache=cache)
 
 @saliency("synflow_dist_l2", iterations=100, data="inputs")
-def synflow_dist_l2(model, masks, *, data=None, norm=None, **_):
+def synflow_dist_l2(model, masks, *, data=None, norm=None, cache=None, **_):
     "SynFlow-Dist-L2: |θ² ⊙ ∂R/∂θ| with the mean input of the data"
-    return synflow_pass(model, masks, _mean_input(model, data, norm), l2=True)
+    return synflow_pass(model, masks, _mean_input(model, data, norm), l2=True, cache=cache)
 
 # %% ../nbs/05_scores.ipynb #0b356fd8
 @saliency("path_kernel", iterations=100)
-def path_kernel(model, masks, *, input_shape=None, **_):
+def path_kernel(model, masks, *, input_shape=None, cache=None, **_):
     "|θ_j| · ∂R₂/∂(θ_j²): each weight's contribution to Tr Π, weighted by its magnitude"
     found = prunable(model)
-    _, d = squared_pass(model, masks, input_shape=resolve_input_shape(model, None, input_shape))
-    return {n: found[n].weight.detach().double().abs() * d[n] * masks[n] for n in masks}
+    _, d = squared_pass(model, masks, input_shape=resolve_input_shape(model, None, input_shape), cache=cache)
+    u = float64_leaves({n: found[n].weight for n in masks}, masks, 2, cache)   # θ² ⊙ m, the squared pass's own leaves
+    with torch.no_grad(): return {n: d[n].mul_(u[n].sqrt_()) for n in masks}  # √(θ²) is |θ| exactly, as in the official code
