@@ -246,10 +246,10 @@ def _top_within(scores:list[Tensor], alive:list[Tensor], k:int, lo:Tensor, hi:Te
         o[i[v > t]] = True; o[tie] = True
     return out
 
-def _top(scores:list[Tensor], alive:list[Tensor], k:int) -> list[Tensor]:
-    "Bool masks of the `k` highest live scores across 1-D `scores`; among equal scores the earlier one wins"
+def _top(scores:list[Tensor], alive:list[Tensor], k:int, n:int|None=None) -> list[Tensor]:
+    "Bool masks of the `k` highest live scores across 1-D `scores` (`n`: how many are alive, if known); among equal scores the earlier one wins"
     if k <= 0: return [torch.zeros_like(a) for a in alive]
-    n = sum(int(torch.count_nonzero(a)) for a in alive)       # rank live weights only
+    if n is None: n = sum(int(torch.count_nonzero(a)) for a in alive)   # rank live weights only
     if k >= n: return [a.clone() for a in alive]
     if (b := _bracket(scores, alive, k, n)) and (out := _top_within(scores, alive, k, *b)) is not None: return out
     t = torch.kthvalue(torch.cat([s[a] for s, a in zip(scores, alive)]), n - k + 1).values   # few, or the sample missed
@@ -309,7 +309,8 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
         ks = _within(ks, [int(torch.count_nonzero(alive[n])) for n in names])
         scope = "layer"
     k = sum(ks) if ks else n_keep(d, sum(sizes), count)
-    if k > alive.kept: raise ValueError(f"cannot keep {k:,} weights: only {alive.kept:,} are still alive (density {alive.density:.4g})")
+    if k > (n_alive := alive.kept):
+        raise ValueError(f"cannot keep {k:,} weights: only {n_alive:,} are still alive (density {n_alive / alive.total:.4g})")
     flat = [scores[n].detach().flatten().double() for n in names]
     live = [alive[n].flatten().to(f.device) for n, f in zip(names, flat)]
     for n, f, a in zip(names, flat, live):
@@ -326,7 +327,7 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
         if sum(reserve) > k:
             raise ValueError(f"min_density={min_density} needs {sum(reserve):,} weights but density {d:.4g} keeps {k:,}; "
                              "lower min_density or raise the density")
-        if not any(reserve): keep = _top(flat, live, k)             # no minimum: one ranking, no reserve to merge
+        if not any(reserve): keep = _top(flat, live, k, n_alive)    # no minimum: one ranking, no reserve to merge
         else:
             keep = [_top([f], [a], r)[0] for f, a, r in zip(flat, live, reserve)]
             extra = _top(flat, [a & ~kp for a, kp in zip(live, keep)], k - sum(reserve))
