@@ -12,12 +12,13 @@ def ntksap_reference(model, masks, eps, batch_size, rounds, shape, gen, biased_v
 
     biased_variance=False keeps the unbiased running variance of the statistics pass, as NTK-SAP's code does;
     True rescales it to the biased variance that train mode normalises with (what ntk_paths computes)."""
-    total = {n: torch.zeros(m.shape, dtype=torch.float64) for n, m in masks.items()}
-    for _ in range(rounds):
+    dev, dt = next(model.parameters()).device, next(model.parameters()).dtype
+    masks = {n: m.to(dev) for n, m in masks.items()}
+    total = {n: torch.zeros(m.shape, dtype=torch.float64, device=dev) for n, m in masks.items()}
+    for _ in range(rounds):                                 # draws on the CPU generator, then moved: the same on every device
         net0 = init_weights(copy.deepcopy(model), gen)                            # θ_{0,i}
-        dt = next(model.parameters()).dtype
-        z = torch.randn(batch_size, *shape, generator=gen).to(dt)
-        delta = {n: (torch.randn(m.shape, generator=gen) * eps).to(dt) for n, m in masks.items()}
+        z = torch.randn(batch_size, *shape, generator=gen).to(dev, dt)
+        delta = {n: (torch.randn(m.shape, generator=gen) * eps).to(dev, dt) for n, m in masks.items()}
         net1 = copy.deepcopy(net0)
         theta = {n: p.weight.detach().clone() for n, p in prunable(net0).items()}
         with torch.no_grad():
