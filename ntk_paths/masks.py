@@ -218,8 +218,9 @@ Masks.__hash__ = None
 # %% ../nbs/00_masks.ipynb #309e5d8d
 def _bracket(scores:list[Tensor], alive:list[Tensor], k:int, n:int) -> tuple[Tensor, Tensor]|None:
     "Bounds lo ≤ hi between which a strided sample puts the k-th largest of the n live scores; None when there are few"
-    stride = max(1, sum(s.numel() for s in scores) >> 17)
-    if stride <= 8: return None                          # under about a million scores kthvalue over all is quick
+    N = sum(s.numel() for s in scores)
+    stride = max(1, N // max(16384, N >> 7))             # a sample of 16 k to 128 k scores
+    if stride <= 8: return None                          # under 131 k scores kthvalue over all is quick
     sample = torch.cat([s[::stride][a[::stride]] for s, a in zip(scores, alive)]).sort(descending=True).values
     m, j = len(sample), k / n * len(sample)
     if m < 1024: return None
