@@ -221,13 +221,13 @@ def _bracket(scores:list[Tensor], alive:list[Tensor], k:int, n:int) -> tuple[Ten
     N = sum(s.numel() for s in scores)
     stride = max(1, N // max(16384, N >> 7))             # a sample of 16 k to 128 k scores
     if stride <= 8: return None                          # under 131 k scores kthvalue over all is quick
-    sample = torch.cat([s[::stride][a[::stride]] for s, a in zip(scores, alive)]).sort(descending=True).values
+    sample = torch.cat([s[::stride][a[::stride]] for s, a in zip(scores, alive)])
     m, j = len(sample), k / n * len(sample)
     if m < 1024: return None
     w = 4 * math.sqrt(max(m * (k / n) * (1 - k / n), 1)) + 16
-    inf = torch.tensor(float("inf"), dtype=sample.dtype)
-    hi = sample[int(j - w)] if j - w >= 0 else inf       # k near 1 or n: the bracket open on that side
-    lo = sample[int(j + w)] if j + w < m else -inf
+    inf = torch.tensor(float("inf"), dtype=sample.dtype)   # the sample's (j ∓ w)-th largest (two kthvalues: a sort of
+    hi = torch.kthvalue(sample, m - int(j - w)).values if j - w >= 0 else inf   # it took 1.5 ms on ResNet-20);
+    lo = torch.kthvalue(sample, m - int(j + w)).values if j + w < m else -inf   # k near 1 or n: open on that side
     return lo, hi
 
 def _top_within(scores:list[Tensor], alive:list[Tensor], k:int, lo:Tensor, hi:Tensor) -> list[Tensor]|None:
@@ -328,7 +328,9 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
         if sum(reserve) > k:
             raise ValueError(f"min_density={min_density} needs {sum(reserve):,} weights but density {d:.4g} keeps {k:,}; "
                              "lower min_density or raise the density")
-        if not any(reserve): keep = _top(flat, live, k, n_alive)    # no minimum: one ranking, no reserve to merge
+        if not any(reserve) and len(flat) > 1 and sum(sizes) <= 1 << 22:   # few scores (ResNet-20's 270 k): as one
+            keep = [kp.clone() for kp in _top([torch.cat(flat)], [torch.cat(live)], k, n_alive)[0].split(sizes)]   # tensor,
+        elif not any(reserve): keep = _top(flat, live, k, n_alive)  # one call per op, not one per layer (5 -> 2 ms)
         else:
             keep = [_top([f], [a], r)[0] for f, a, r in zip(flat, live, reserve)]
             extra = _top(flat, [a & ~kp for a, kp in zip(live, keep)], k - sum(reserve))
