@@ -35,15 +35,10 @@ class SharedBatchNorm(TorchFunctionMode):
         if self.replaying:
             mean, var = self.stats[self.i]; self.i += 1
         else:
-            # train mode's own statistics pass (momentum 1 makes the running buffers the batch's mean and unbiased
-            # variance), rescaled to the biased variance that train mode normalises with, as the reference code's
-            # statistics pass is: 2.2-2.8x faster than x.var over three dimensions
-            n, C = x.numel() // x.shape[1], x.shape[1]
-            mean, var = x.new_zeros(C), x.new_ones(C)
-            if n > 1:        # (train mode refuses one value per channel; its variance is 0)
-                with torch.no_grad(): F.batch_norm(x.detach(), mean, var, None, None, True, 1.0, a.get("eps", 1e-5))
-            else: mean, var = x.detach().flatten(1).mean(0), x.new_ones(C)
-            self.stats.append((mean, var.mul_((n - 1) / n)))
+            dims = [d for d in range(x.dim()) if d != 1]
+            xd = x.detach()
+            mean, var = xd.mean(dims), xd.var(dims, unbiased=False)
+            self.stats.append((mean, var))
         return F.batch_norm(x, mean, var, a.get("weight"), a.get("bias"), False, 0.0, a.get("eps", 1e-5))
 
 # %% ../nbs/05b_ntksap.ipynb #8525bef2
