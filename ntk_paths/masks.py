@@ -252,6 +252,9 @@ def _top(scores:list[Tensor], alive:list[Tensor], k:int, n:int|None=None) -> lis
     if k <= 0: return [torch.zeros_like(a) for a in alive]
     if n is None: n = sum(int(torch.count_nonzero(a)) for a in alive)   # rank live weights only
     if k >= n: return [a.clone() for a in alive]
+    if len(scores) > 1 and sum(len(s) for s in scores) <= 1 << 22:   # few scores (ResNet-20's 270 k): rank them as one
+        out = _top([torch.cat(scores)], [torch.cat(alive)], k, n)[0]  # tensor, one call per op, not one per layer
+        return [o.clone() for o in out.split([len(s) for s in scores])]   # (top-k 5 -> 2 ms a step)
     if (b := _bracket(scores, alive, k, n)) and (out := _top_within(scores, alive, k, *b)) is not None: return out
     t = torch.kthvalue(torch.cat([s[a] for s, a in zip(scores, alive)]), n - k + 1).values   # few, or the sample missed
     out = [(s >= t) & a for s, a in zip(scores, alive)]
@@ -328,9 +331,7 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
         if sum(reserve) > k:
             raise ValueError(f"min_density={min_density} needs {sum(reserve):,} weights but density {d:.4g} keeps {k:,}; "
                              "lower min_density or raise the density")
-        if not any(reserve) and len(flat) > 1 and sum(sizes) <= 1 << 22:   # few scores (ResNet-20's 270 k): as one
-            keep = [kp.clone() for kp in _top([torch.cat(flat)], [torch.cat(live)], k, n_alive)[0].split(sizes)]   # tensor,
-        elif not any(reserve): keep = _top(flat, live, k, n_alive)  # one call per op, not one per layer (5 -> 2 ms)
+        if not any(reserve): keep = _top(flat, live, k, n_alive)    # no minimum: one ranking, no reserve to merge
         else:
             keep = [_top([f], [a], r)[0] for f, a, r in zip(flat, live, reserve)]
             extra = _top(flat, [a & ~kp for a, kp in zip(live, keep)], k - sum(reserve))
