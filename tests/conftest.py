@@ -1,6 +1,9 @@
+import os
 import pytest, torch
 
-torch.set_num_threads(2)
+# Two threads for one pytest process; one each when pytest-xdist runs two workers on our two cores (two workers with two
+# threads each oversubscribe the cores, and small-op PyTorch slows many times over when OpenMP threads wait on each other)
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
 
 
 @pytest.fixture

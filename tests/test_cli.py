@@ -66,7 +66,10 @@ def test_compare_killed_rerun_keeps_finished_runs(tmp_path):
     assert (tmp_path / "out" / "results.jsonl").read_text() == before
     p = subprocess.Popen([EXE, *more, "--overwrite"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     import time
-    time.sleep(6); p.kill(); p.wait()                    # killed part-way through the new comparison
+    deadline = time.time() + 120                         # until it has set the old results aside (the import of torch
+    while time.time() < deadline and not list((tmp_path / "out").glob("results.jsonl.bak-*")):   # alone takes 4-8 s)
+        time.sleep(0.1)
+    time.sleep(1); p.kill(); p.wait()                    # killed part-way through the new comparison
     backups = list((tmp_path / "out").glob("results.jsonl.bak-*"))
     assert len(backups) == 1 and backups[0].read_text() == before
     r = run(*more, cwd=tmp_path)                         # the same command resumes the new comparison
@@ -80,8 +83,8 @@ def test_two_sweeps_in_one_folder(tmp_path):
             "--out", "s", "--quiet")
     first = subprocess.Popen([EXE, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     import time
-    for _ in range(100):                                 # wait until the first holds the folder
-        if (tmp_path / "s" / "sweep.json").exists(): break
+    deadline = time.time() + 120                         # wait until the first holds the folder (on a busy machine
+    while time.time() < deadline and not (tmp_path / "s" / "sweep.json").exists():   # its start can take 10 s)
         time.sleep(0.1)
     r = run(*args, cwd=tmp_path)
     assert r.returncode == 2 and "in use by another sweep: process" in r.stderr and str(first.pid) in r.stderr
