@@ -157,7 +157,7 @@ def _compare_parser(sub) -> argparse.ArgumentParser:
     "The `compare` subcommand: every method at a few densities on one model, with the defaults of `compare`"
     c = sub.add_parser("compare", help="prune with several methods and densities, train, print a table, write a plot",
                        description="The defaults (handwritten digits, an MLP 64-256-256-10, all methods, four densities, "
-                                   "30 epochs) need no download and finish in about 75 s on two CPU cores.")
+                                   "30 epochs) need no download and finish in 1¼ to 3½ minutes on two CPU cores.")
     c.add_argument("--dataset", default="digits", help="a dataset name (default: digits, no download needed)")
     c.add_argument("--model", default="mlp", help="a model name (default: mlp)")
     c.add_argument("--methods", type=_names, default=None, help="comma-separated methods (default: all of them)")
