@@ -273,11 +273,11 @@ def _table(self:SweepResults) -> str:
         for d in ds:
             m, s, n = self.accuracy(lab, d)
             bad = self.failures(lab, d)
-            cell = "—" if n == 0 else f"{m:.3f} ± {s:.3f}" + (" ✗" if self.collapsed(lab, d) else "")
+            cell = "—" if n == 0 else f"{m:.3f}" + (f" ± {s:.3f}" if n > 1 else "") + (" ✗" if self.collapsed(lab, d) else "")   # no spread from one seed
             if bad: cell = (cell + "; " if n else "") + f"{len(bad)} failed ({bad[0].split(':')[0]})"
             cells.append(cell)
         lines.append(f"| {lab} | " + " | ".join(cells) + " |")
-    foot = f"\n\nDense: {sum(dense) / len(dense):.3f} ({len(dense)} seeds). ✗: a layer collapsed in some seed." if dense else ""
+    foot = f"\n\nDense: {sum(dense) / len(dense):.3f} ({len(dense)} seed{'s' * (len(dense) > 1)}). ✗: a layer collapsed in some seed." if dense else ""
     kinds = {}                                       # errors that differ only in their numbers are one kind
     for r in self.failed(): kinds.setdefault(re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", r["error"]), []).append(r)
     fails = "".join(f"\n- {len(rs)} run{'s' * (len(rs) > 1)} ({', '.join(sorted({self.label(r) for r in rs}))}): {rs[0]['error'][:200]}"
