@@ -1,6 +1,7 @@
 """Execute the front page and the tutorials in place, as nbdev_test runs them (cells flagged slow, cuda or notest are
-skipped and keep their committed outputs), so that they are committed with their outputs, figures included, for people
-who browse the repository. Run through tools/run_notebooks.sh, which also cleans them with nbdev_clean."""
+skipped and keep their committed outputs; `eval: false` cells are skipped and committed without outputs), so that they
+are committed with their outputs, figures included, for people who browse the repository. Run through
+tools/run_notebooks.sh, which also cleans them with nbdev_clean."""
 import re, sys, time
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
@@ -8,13 +9,19 @@ from execnb.shell import CaptureShell
 
 SKIP = {"slow", "cuda", "notest"}
 
+def directives(cell) -> list[str]:
+    return [l.split("|", 1)[1].strip().replace(" ", "") for l in cell.source.splitlines() if re.match(r"\s*#\s*\|", l)]
+
+def never_run(cell) -> bool:
+    "`#| eval: false`: shown to be run by the reader (nbdev_test skips it too), so committed without outputs"
+    return cell.cell_type == "code" and "eval:false" in directives(cell)
+
 def flagged(cell) -> bool:
-    return cell.cell_type == "code" and any(f in SKIP for l in cell.source.splitlines()
-                                            if (m := re.match(r"\s*#\s*\|\s*(\w+)", l)) for f in [m.group(1)])
+    return cell.cell_type == "code" and (never_run(cell) or any(d in SKIP for d in directives(cell)))
 
 def run(path:Path):
     nb, t0 = read_nb(path), time.time()
-    keep = {i: c.get("outputs", []) for i, c in enumerate(nb.cells) if flagged(c)}
+    keep = {i: [] if never_run(c) else c.get("outputs", []) for i, c in enumerate(nb.cells) if flagged(c)}
     sh = CaptureShell(path)
     sh.run_all(nb, exc_stop=True, preproc=flagged)
     for i, outs in keep.items(): nb.cells[i]["outputs"] = outs
