@@ -112,4 +112,4 @@ def test_figures_show_as_png_under_nbconvert(tmp_path):
     for i in (1, 2):
         assert any("image/png" in o.get("data", {}) for o in cells_out[i]), f"cell {i} shows no PNG: {cells_out[i]}"
     assert not any("<Figure size" in "".join(o.get("data", {}).get("text/plain", "")) and "image/png" not in o.get("data", {})
-                   for os_ in cells_out for o in os_), "a figure came out as text"
+                   for outs in cells_out for o in outs), "a figure came out as text"
