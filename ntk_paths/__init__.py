@@ -7,6 +7,8 @@ from .masks import (Masks, Prunable, Protect, prunable, resolve_density, topk_ma
 from .models import MLP, LeNet300_100, LeNet5, VGG, ResNet, ResNet20, Conv1dNet, MODELS, make_model, init_weights
 from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d, load_torchvision, balanced_batch,
                    noise_batch, ones_input, mean_input)
+from .images import (ImageData, CIFAR, load_cifar, write_cifar, load_tiny_imagenet, load_image_folder, normalise, shrink,
+                     pruning_batch, random_crop_flip, random_resized_crop_flip)
 from .linalg import lanczos, hutchinson, hutch_pp
 from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, spectrum_stats, ntk_trace,
                   predict_mse_loss)
@@ -15,7 +17,7 @@ from .paths import (squared_pass, path_kernel_trace, path_kernel_gvp, path_kerne
 from .scores import SCORES, Saliency, saliency
 from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap in SCORES
 from .prune import prune, prune_steps, PruneRun, Step, ScoreError, SCHEDULES, survival_scores, Ranked, ScoreCache
-from .train import train, evaluate, fit_mse, TrainResult
+from .train import train, evaluate, fit_mse, TrainResult, Recipe, RECIPES, get_recipe, lr_at, TorchData
 from .experiments import compare, Comparison, critical_compression, spearman
 from .executors import Executor, LocalExecutor, ProcessExecutor, RayExecutor, EXECUTORS, get_executor
 from .sweep import SweepConfig, sweep, load_sweep, SweepResults

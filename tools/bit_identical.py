@@ -41,4 +41,9 @@ out["lanczos"] = ntk_eigvals(net.eval(), data.x_train[:50], k=5, method="lanczos
 out["vp"] = ntk_vp(net.eval(), data.x_train[:20], torch.ones(20, 10, dtype=data.x_train.dtype), masks=Masks(masks))
 out["survival"] = survival_scores(net, "synflow", 0.01, iterations=20, progress=False)
 out["pks"] = torch.tensor([v for v in path_kernel_stats(net, Masks(masks)).values() if isinstance(v, float)])
+from ntk_paths import train                          # the digits training of the README's results (issue 29: unchanged)
+for opt, lr, wd in [("adam", 1e-3, 0.0), ("sgd", 0.05, 5e-4)]:
+    t = init_weights(MLP(), 0)
+    res = train(t, data, Masks(masks), epochs=3, lr=lr, optimizer=opt, weight_decay=wd, seed=1, progress=False)
+    out[f"train_{opt}"] = dict(t.state_dict(), history=torch.tensor([[h[k] for k in ("train_loss", "test_loss", "test_acc")] for h in res.history]))
 torch.save(out, sys.argv[1])
