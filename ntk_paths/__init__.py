@@ -4,7 +4,8 @@ __version__ = "0.0.1"
 # `from ntk_paths import prune, Masks` works. nbdev_export only rewrites the version line above.
 from .masks import (Masks, Prunable, Protect, prunable, resolve_density, topk_masks, apply_masks, remove_masks,
                     to_torch_prune, shuffle_masks, MaskMismatchError, masked_params, masked_forward)
-from .models import MLP, LeNet300_100, LeNet5, VGG, ResNet, ResNet20, Conv1dNet, MODELS, make_model, init_weights
+from .models import (MLP, LeNet300_100, LeNet5, VGG, ResNet, ResNet20, Conv1dNet, LotteryVGG, ResNet18, resnet18_imagenet, MODELS,
+                     make_model, init_weights)
 from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d, load_torchvision, balanced_batch,
                    noise_batch, ones_input, mean_input)
 from .images import (ImageData, CIFAR, load_cifar, write_cifar, load_tiny_imagenet, load_image_folder, normalise, shrink,

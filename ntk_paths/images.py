@@ -156,18 +156,19 @@ def random_resized_crop_flip(x:Tensor,             # images (N, C, H, W), uint8 
     return F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 # %% ../nbs/02b_images.ipynb #0f10008e
-CIFAR = {  # name: (folder, train files, test files, label key, classes, mean, std)
+CIFAR = {  # name: (folder, train files, test files, label key, classes, mean, std, meta file, class-names key)
     "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "labels", 10,
-                (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+                (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "batches.meta", "label_names"),
     "cifar100": ("cifar-100-python", ["train"], ["test"], "fine_labels", 100,
-                 (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+                 (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "meta", "fine_label_names"),
 }
 
 def _read_pickles(files:list[Path], key:str) -> tuple[Tensor, Tensor]:
     xs, ys = [], []
     for f in files:
         with open(f, "rb") as fh: d = pickle.load(fh, encoding="bytes")
-        xs.append(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)); ys.append(np.asarray(d[key.encode()]))
+        d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}   # Python 2 pickles: bytes keys
+        xs.append(np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)); ys.append(np.asarray(d[key]))
     return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)).long()
 
 def load_cifar(name:str="cifar10",     # cifar10 or cifar100
@@ -176,7 +177,7 @@ def load_cifar(name:str="cifar10",     # cifar10 or cifar100
               )->ImageData:
     "CIFAR-10 or CIFAR-100 from torchvision's files on disk, as uint8 tensors"
     if name not in CIFAR: raise ValueError(f"unknown CIFAR dataset {name!r}; choose one of: {', '.join(CIFAR)}")
-    folder, tr, te, key, k, mean, std = CIFAR[name]
+    folder, tr, te, key, k, mean, std, *_ = CIFAR[name]
     base = Path(root) / folder
     missing = [f for f in tr + te if not (base / f).is_file()]
     if missing and download:
@@ -194,11 +195,12 @@ def load_cifar(name:str="cifar10",     # cifar10 or cifar100
 def write_cifar(root:str|Path, name:str,     # where, and cifar10 or cifar100
                 x_train:Tensor, y_train:Tensor, x_test:Tensor, y_test:Tensor)->Path:  # uint8 (N, 3, 32, 32) and labels
     "Write images in torchvision's CIFAR file format (for tests and benchmarks that need no download)"
-    folder, tr, te, key, *_ = CIFAR[name]
+    folder, tr, te, key, k, _, _, meta, names = CIFAR[name]
     base = Path(root) / folder; base.mkdir(parents=True, exist_ok=True)
+    with open(base / meta, "wb") as fh: pickle.dump({names: [f"class_{i}" for i in range(k)]}, fh)
     def dump(files, x, y):
         for f, xs, ys in zip(files, np.array_split(x.numpy(), len(files)), np.array_split(y.numpy(), len(files))):
-            d = {b"data": xs.reshape(len(xs), -1), key.encode(): ys.tolist(), b"batch_label": f.encode()}
+            d = {"data": xs.reshape(len(xs), -1), key: ys.tolist(), "batch_label": f}   # torchvision reads these too
             with open(base / f, "wb") as fh: pickle.dump(d, fh)
     dump(tr, x_train, y_train); dump(te, x_test, y_test)
     return base

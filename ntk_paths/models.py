@@ -11,8 +11,9 @@ from torch import nn, Tensor
 from .masks import PRUNABLE_TYPES, trainable_weight, weight_path
 
 # %% auto #0
-__all__ = ['VGG_PLANS', 'MODELS', 'NORM_TYPES', 'MLP', 'LeNet300_100', 'LeNet5', 'VGG', 'BasicBlock', 'ResNet', 'ResNet20',
-           'Conv1dNet', 'make_model', 'sample_params', 'init_weights']
+__all__ = ['VGG_PLANS', 'LOTTERY_PLANS', 'MODELS', 'NORM_TYPES', 'MLP', 'LeNet300_100', 'LeNet5', 'VGG', 'BasicBlock', 'ResNet',
+           'ResNet20', 'ConvBN', 'LotteryVGG', 'ResBlock18', 'ResNet18', 'resnet18_imagenet', 'Conv1dNet', 'make_model',
+           'sample_params', 'init_weights']
 
 # %% ../nbs/01_models.ipynb #6e25bda0
 class MLP(nn.Sequential):
@@ -114,6 +115,73 @@ def ResNet20(num_classes:int=10, **kwargs) -> ResNet:
     "ResNet-20 for 32×32 images"
     return ResNet(20, num_classes, **kwargs)
 
+# %% ../nbs/01_models.ipynb #a00e0eea
+LOTTERY_PLANS = {11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512],
+                 16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]}
+
+class ConvBN(nn.Module):
+    "3×3 convolution (with bias), optional BatchNorm, ReLU: one layer of a lottery VGG"
+    def __init__(self, cin:int, cout:int, batch_norm:bool=True):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        self.bn = nn.BatchNorm2d(cout) if batch_norm else nn.Identity()
+        self.relu = nn.ReLU()
+    def forward(self, x:Tensor) -> Tensor: return self.relu(self.bn(self.conv(x)))
+
+class LotteryVGG(nn.Module):
+    "The open_lth / SynFlow CIFAR VGG-11/16(-BN): four max-pools, a 2×2 average pool, `fc` from 512"
+    def __init__(self, depth:int=16, batch_norm:bool=True, num_classes:int=10, in_channels:int=3, input_size:int=32):
+        super().__init__()
+        if depth not in LOTTERY_PLANS: raise ValueError(f"lottery VGG depth must be one of {list(LOTTERY_PLANS)}, got {depth}")
+        if input_size != 32: raise ValueError(f"the lottery VGG is built for 32×32 images (its fc takes 512 inputs), got {input_size}")
+        layers, c = [], in_channels
+        for v in LOTTERY_PLANS[depth]:
+            if v == "M": layers.append(nn.MaxPool2d(2, 2))
+            else: layers.append(ConvBN(c, v, batch_norm)); c = v
+        self.layers = nn.Sequential(*layers)
+        self.pool = nn.AvgPool2d(2)
+        self.fc = nn.Linear(512, num_classes)
+        self.input_shape = (in_channels, input_size, input_size)
+    def forward(self, x:Tensor) -> Tensor: return self.fc(self.pool(self.layers(x)).flatten(1))
+
+# %% ../nbs/01_models.ipynb #bf83952d
+class ResBlock18(nn.Module):
+    "Basic block of ResNet-18: `residual_function` (conv-BN-ReLU-conv-BN) plus `shortcut`, then ReLU"
+    def __init__(self, cin:int, cout:int, stride:int=1):
+        super().__init__()
+        self.residual_function = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.relu = nn.ReLU()
+    def forward(self, x:Tensor) -> Tensor: return self.relu(self.residual_function(x) + self.shortcut(x))
+
+class ResNet18(nn.Module):
+    "ResNet-18 for small images (CIFAR 32×32, Tiny-ImageNet 64×64): 3×3 stem, no max-pool, [2, 2, 2, 2] blocks"
+    def __init__(self, num_classes:int=10, in_channels:int=3, input_size:int=32):
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
+        stages, c = [], 64
+        for i, w in enumerate((64, 128, 256, 512)):
+            stages.append(nn.Sequential(ResBlock18(c, w, 1 if i == 0 else 2), ResBlock18(w, w))); c = w
+        self.conv2_x, self.conv3_x, self.conv4_x, self.conv5_x = stages
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512, num_classes)
+        self.input_shape = (in_channels, input_size, input_size)
+    def forward(self, x:Tensor) -> Tensor:
+        x = self.conv5_x(self.conv4_x(self.conv3_x(self.conv2_x(self.conv1(x)))))
+        return self.fc(self.avg_pool(x).flatten(1))
+
+def resnet18_imagenet(input_shape:tuple=(3, 64, 64), num_classes:int=200) -> nn.Module:
+    "torchvision's ResNet-18 (7×7 stem and max-pool), NTK-SAP's Tiny-ImageNet model"
+    from torchvision.models import resnet18
+    net = resnet18(num_classes=num_classes)
+    if input_shape[0] != 3: net.conv1 = nn.Conv2d(input_shape[0], 64, 7, 2, 3, bias=False)
+    net.input_shape = tuple(input_shape)
+    return net
+
 # %% ../nbs/01_models.ipynb #33ab545d
 class Conv1dNet(nn.Module):
     "Three strided 1-D convolutions with ReLU, then a linear classifier"
@@ -147,6 +215,9 @@ MODELS = {
     "vgg11": _img(VGG, depth=11), "vgg11_bn": _img(VGG, depth=11, batch_norm=True),
     "vgg16": _img(VGG, depth=16), "vgg16_bn": _img(VGG, depth=16, batch_norm=True),
     "resnet20": _img(ResNet, depth=20),
+    "lottery_vgg11_bn": _img(LotteryVGG, depth=11), "lottery_vgg16_bn": _img(LotteryVGG, depth=16),
+    "lottery_vgg11": _img(LotteryVGG, depth=11, batch_norm=False), "lottery_vgg16": _img(LotteryVGG, depth=16, batch_norm=False),
+    "resnet18": _img(ResNet18), "resnet18_imagenet": lambda input_shape, num_classes, **kw: resnet18_imagenet(input_shape, num_classes),
     "conv1d": lambda input_shape, num_classes, **kw: Conv1dNet(input_shape[0], num_classes, input_shape[-1], **kw),
 }
 

@@ -87,7 +87,7 @@ Recipe.validate = _validate
 
 # %% ../nbs/07_train.ipynb #7fbd4984
 _CIFAR_SGD = dict(optimizer="sgd", momentum=0.9, batch_size=128, epochs=160, schedule="multistep", gamma=0.1,
-                  augment="crop_flip", padding=4, eval_batch_size=256)
+                  augment="crop_flip", padding=4, eval_batch_size=256, channels_last=True)
 RECIPES = {
     "digits": Recipe(source="ntk_paths' own digits setting (README results): Adam 1e-3, batch 64, 10 epochs"),
     "ntksap-cifar10-resnet20": Recipe(**_CIFAR_SGD, lr=0.1, weight_decay=1e-4, milestones=(80, 120),
