@@ -22,6 +22,7 @@ from .train import train, evaluate, fit_mse, TrainResult, Recipe, RECIPES, get_r
 from .experiments import compare, Comparison, critical_compression, spearman
 from .executors import Executor, LocalExecutor, ProcessExecutor, RayExecutor, EXECUTORS, get_executor
 from .sweep import SweepConfig, sweep, load_sweep, SweepResults
+from .reproduce import PROTOCOLS, Protocol, Reproduction, reproduce, published
 from .plots import (new_figure, plot_layer_densities, mask_image, plot_mask, plot_spectra, plot_paths, plot_decomposition,
                     FAMILIES)   # also gives SweepResults its plot methods; matplotlib loads only when a picture is drawn
 

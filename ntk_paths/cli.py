@@ -15,9 +15,11 @@ from .io import default_device
 from .experiments import compare
 from .sweep import SweepConfig, sweep, load_sweep
 from .executors import EXECUTORS, get_executor
+from .reproduce import PROTOCOLS, reproduce
+from .images import load_cifar
 
 # %% auto #0
-__all__ = ['cmd_compare', 'cmd_prune', 'cmd_report', 'cmd_sweep', 'cmd_plot', 'cmd_list', 'build_parser', 'main']
+__all__ = ['cmd_compare', 'cmd_prune', 'cmd_report', 'cmd_sweep', 'cmd_plot', 'cmd_list', 'cmd_reproduce', 'build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #a5cb3896
 def _floats(s:str) -> list[float]:
@@ -230,6 +232,37 @@ def _sweep_parser(sub) -> argparse.ArgumentParser:
     w.set_defaults(func=cmd_sweep)
     return w
 
+# %% ../nbs/10_cli.ipynb #46f79fdc
+def cmd_reproduce(a) -> int:
+    if a.download and a.dataset in ("cifar10", "cifar100"): load_cifar(a.dataset, a.data, download=True)
+    out = a.out or f"results/{a.protocol}-{a.dataset}-{a.model}"
+    rep = reproduce(a.protocol, a.dataset, a.model, out, data_root=a.data, epochs=a.epochs, fraction=a.fraction,
+                    seeds=a.seeds, methods=a.methods, densities=a.densities, iterations=a.iterations,
+                    executor=_executor(a), progress=not a.quiet, device=a.device)
+    print(rep.table())
+    print(f"\nresults in {out} (run the same command to resume)")
+    return 0
+
+def _reproduce_parser(sub) -> argparse.ArgumentParser:
+    "The `reproduce` subcommand"
+    r = sub.add_parser("reproduce", help="a paper's protocol for one dataset and model, beside its published numbers",
+                       description="Runs (or resumes) the protocol as a sweep in --out and prints ours ± std, the published "
+                                   "number and the gap in points. Protocols: " + ", ".join(
+                                       f"{k} ({'; '.join(f'{d} × {m}' for d, m in p.settings)})" for k, p in PROTOCOLS.items()))
+    r.add_argument("protocol", help=", ".join(PROTOCOLS))
+    r.add_argument("--dataset", required=True); r.add_argument("--model", required=True)
+    r.add_argument("--data", default="data", help="the folder that holds the dataset's files (default: data)")
+    r.add_argument("--download", action="store_true", help="fetch CIFAR with torchvision if it is missing (needs internet)")
+    r.add_argument("--epochs", type=int, help="shrink: train this many epochs instead of the recipe's")
+    r.add_argument("--fraction", type=float, default=1.0, help="shrink: train and test on this stratified part of the images")
+    r.add_argument("--seeds", type=_ints); r.add_argument("--methods", type=_names); r.add_argument("--densities", type=_floats)
+    r.add_argument("--iterations", type=_iterations, help="per-method prune iterations over the protocol's, e.g. ntksap=5")
+    r.add_argument("--device"); r.add_argument("--out", help="results folder (default: results/PROTOCOL-DATASET-MODEL)")
+    r.add_argument("--quiet", action="store_true")
+    _add_executor_options(r)
+    r.set_defaults(func=cmd_reproduce)
+    return r
+
 # %% ../nbs/10_cli.ipynb #96672217
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ntk-paths", description="Prune neural networks at initialisation and compare methods.")
@@ -239,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("report", help="print a saved mask file")
     s.add_argument("path"); s.set_defaults(func=cmd_report)
     w = _sweep_parser(sub)
+    _reproduce_parser(sub)
     pl = sub.add_parser("plot", help="table and plots of a sweep folder")
     pl.add_argument("path"); pl.add_argument("--out", default=None, help="where to write the PNGs (default: the sweep folder)")
     pl.set_defaults(func=cmd_plot)

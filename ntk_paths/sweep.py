@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_sweep.ipynb #c46a0175
 from __future__ import annotations
-import json, math, os, re, sys, time, traceback
+import functools, json, math, os, re, sys, time, traceback
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
@@ -15,7 +15,8 @@ from .models import MODELS, make_model, init_weights
 from .data import DATASETS, load_dataset, balanced_batch
 from .prune import prune, SANITY
 from .scores import SCORES
-from .train import train
+from .train import train, get_recipe
+from .images import load_cifar, load_tiny_imagenet, shrink, pruning_batch, CIFAR
 from .ntk import empirical_ntk, ntk_eigvals, spectrum_stats
 from .paths import path_kernel_trace
 from .checks import moved_names
@@ -23,7 +24,8 @@ from .executors import Executor, EXECUTORS, get_executor
 
 
 # %% auto #0
-__all__ = ['RESULTS', 'META', 'SweepConfig', 'run_id', 'failed_row', 'run_one', 'sweep', 'SweepResults', 'load_sweep']
+__all__ = ['IMAGE_DATASETS', 'RESULTS', 'META', 'SweepConfig', 'sweep_data', 'run_id', 'failed_row', 'run_one', 'sweep',
+           'SweepResults', 'load_sweep']
 
 # %% ../nbs/09_sweep.ipynb #63d5b420
 @dataclass
@@ -45,6 +47,11 @@ class SweepConfig:
     device: str|None = None
     count: str = "round"                                        # "official": the reference code's kept counts (see `n_keep`)
     layer_density: str|None = None                              # "erk", "uniform+", …: every method keeps each layer's share
+    recipe: str|None = None                                     # a name from RECIPES: train with it (epochs, lr, … above unused)
+    train_options: dict = field(default_factory=dict)           # overrides of the recipe's fields, e.g. {"epochs": 2}
+    data_root: str = "data"                                     # where image datasets live (recipe runs)
+    fraction: float = 1.0                                       # < 1: a stratified part of the images (a quick check)
+    prune_per_class: int = 10                                   # recipe runs: the pruning set, examples of every class
 
     def method_iterations(self, spec:str) -> tuple[str, int|None]:
         "('ntksap', 1) for 'ntksap@1'; the configured or paper default otherwise"
@@ -54,7 +61,7 @@ class SweepConfig:
     def validate(self) -> SweepConfig:
         "Raise ValueError naming every invalid entry and the valid choices"
         errs = []
-        if self.dataset not in DATASETS: errs.append(f"unknown dataset {self.dataset!r} (choose from {', '.join(DATASETS)})")
+        if self.dataset not in DATASETS and self.dataset not in IMAGE_DATASETS: errs.append(f"unknown dataset {self.dataset!r} (choose from {', '.join(DATASETS)})")
         if self.model not in MODELS: errs.append(f"unknown model {self.model!r} (choose from {', '.join(MODELS)})")
         for spec in self.methods:
             name, _, it = spec.partition("@")
@@ -69,6 +76,13 @@ class SweepConfig:
         if self.layer_density not in (None, *LAYER_DENSITIES):
             errs.append(f"layer_density must be one of {LAYER_DENSITIES}, got {self.layer_density!r}")
         if len(set(self.methods)) != len(self.methods): errs.append("a method is listed twice")
+        if self.recipe is not None:
+            try: get_recipe(self.recipe, **self.train_options)
+            except (ValueError, TypeError) as e: errs.append(str(e).replace("\n", " "))
+            if self.dataset not in IMAGE_DATASETS:
+                errs.append(f"recipe runs train on image data: dataset must be one of {', '.join(IMAGE_DATASETS)}, got {self.dataset!r}")
+        elif self.train_options: errs.append("train_options needs a recipe")
+        if not (isinstance(self.fraction, (int, float)) and 0 < self.fraction <= 1): errs.append(f"fraction must be in (0, 1], got {self.fraction!r}")
         if errs: raise ValueError("invalid sweep configuration:\n  " + "\n  ".join(errs))
         return self
 
@@ -94,18 +108,27 @@ class SweepConfig:
         d["sanity"] = [None if s in (None, "none") else s for s in d.get("sanity", [None])]
         return SweepConfig(**d)
 
+IMAGE_DATASETS = ("cifar10", "cifar100", "tinyimagenet")
+
+def sweep_data(cfg:SweepConfig):
+    "The data a sweep trains on: uint8 images for recipe runs (shrunk to `fraction`), the in-memory tensors otherwise"
+    if cfg.recipe is None: return load_dataset(cfg.dataset)
+    d = load_tiny_imagenet(cfg.data_root) if cfg.dataset == "tinyimagenet" else load_cifar(cfg.dataset, cfg.data_root)
+    return shrink(d, cfg.fraction)
+
 def run_id(run:dict) -> str:
     "A stable key for one run"
     return f"{run['method']}|{run['density']:.6g}|{run['seed']}|{run['sanity'] or 'none'}"
 
 # %% ../nbs/09_sweep.ipynb #6e484f2e
-def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
+def _measure(cfg:SweepConfig, data, run:dict, device, checkpoint=None) -> dict:
     t0 = time.perf_counter()
     name, iters = cfg.method_iterations(run["method"]) if run["method"] != "dense" else ("dense", None)
     net = init_weights(make_model(cfg.model, data.input_shape, data.num_classes), run["seed"]).to(device)
     masks = None
     if name != "dense":
-        masks = prune(net, name, run["density"], iterations=iters, data=data if SCORES[name].data != "none" else None,
+        pdata = data if cfg.recipe is None else pruning_batch(data, cfg.prune_per_class, run["seed"])
+        masks = prune(net, name, run["density"], iterations=iters, data=pdata if SCORES[name].data != "none" else None,
                       seed=run["seed"], sanity=run["sanity"], count=cfg.count, layer_density=cfg.layer_density, progress=False)
     t1 = time.perf_counter()
     row = dict(iterations=masks.meta["iterations"] if masks else 0, kept=masks.kept if masks else None,
@@ -118,8 +141,13 @@ def _measure(cfg:SweepConfig, data, run:dict, device) -> dict:
         x, _ = balanced_batch(data.x_train, data.y_train, max(1, cfg.ntk_samples // data.num_classes), run["seed"])
         ev = ntk_eigvals(empirical_ntk(net.eval(), x, masks=masks))
         row["ntk"] = {**spectrum_stats(ev), "top": ev[:50].tolist()}
-    res = train(net, data, masks, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
-                weight_decay=cfg.weight_decay, seed=run["seed"], progress=False)
+    if cfg.recipe is not None:
+        res = train(net, data, masks, cfg.recipe, seed=run["seed"], progress=False, checkpoint=checkpoint,
+                    checkpoint_minutes=10, **cfg.train_options)
+    else:
+        res = train(net, data, masks, epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
+                    weight_decay=cfg.weight_decay, seed=run["seed"], progress=False)
+    if res.resumed: row["train_resumed"] = res.resumed        # continued from its checkpoint after an interruption
     row.update(test_acc=res.test_acc, test_loss=res.test_loss, train_loss=res.history[-1]["train_loss"],
                prune_seconds=t1 - t0, train_seconds=res.seconds)
     return row
@@ -131,10 +159,14 @@ def failed_row(run:dict, error:str, tb:str="") -> dict:
     "The results row of a run that did not finish"
     return dict(_head(run), status="failed", error=error, traceback=tb)
 
-def run_one(cfg:SweepConfig, data, device, run:dict) -> dict:
+def _checkpointed(checkpoints:str, cfg:SweepConfig, data, device, run:dict) -> dict:
+    return run_one(cfg, data, device, run, checkpoints)
+
+def run_one(cfg:SweepConfig, data, device, run:dict, checkpoints:str|None=None) -> dict:
     "The results row of one run: its measurements, or the error that stopped it (never raises)"
     t0 = time.perf_counter()
-    try: row = dict(_head(run), status="ok", **_measure(cfg, data, run, device))
+    ck = Path(checkpoints) / (re.sub(r"[^\w.@+-]", "_", run_id(run)) + ".pt") if checkpoints else None
+    try: row = dict(_head(run), status="ok", **_measure(cfg, data, run, device, ck))
     except Exception as e:   # recorded, and the sweep goes on
         row = failed_row(run, f"{type(e).__name__}: {e}", traceback.format_exc(limit=3))
     row["seconds"] = time.perf_counter() - t0
@@ -199,6 +231,7 @@ def sweep(cfg:SweepConfig,               # what to run
     cfg.validate()
     ex = get_executor(executor)
     out = Path(out)
+    data = sweep_data(cfg)                  # missing data is reported before anything is written
     with FolderLock(out, "sweep"):          # a second sweep in the same folder is refused while this one runs
         _prepare(cfg, out, command or f"sweep({cfg!r})", overwrite)
         repair_jsonl(out / RESULTS)
@@ -209,8 +242,11 @@ def sweep(cfg:SweepConfig,               # what to run
         lost = lambda run, why: failed_row(run, f"lost: {why}")
         failed = 0
         with tqdm(total=len(todo), desc=f"sweep → {out} ({ex.name})", disable=not progress) as bar:
-            for row in ex.map(run_one, (cfg, load_dataset(cfg.dataset), device), todo, lost, gpu=str(device).startswith("cuda")):
+            ck = out / "checkpoints"       # recipe runs write one checkpoint each: a killed sweep resumes mid-training
+            fn = functools.partial(_checkpointed, str(ck)) if cfg.recipe else run_one
+            for row in ex.map(fn, (cfg, data, device), todo, lost, gpu=str(device).startswith("cuda")):
                 append_jsonl(out / RESULTS, row)
+                (ck / (re.sub(r"[^\w.@+-]", "_", row["run_id"]) + ".pt")).unlink(missing_ok=True)
                 failed += row["status"] != "ok"
                 bar.update(); bar.set_postfix(failed=failed, refresh=False)
     return load_sweep(out)

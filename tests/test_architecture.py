@@ -7,7 +7,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "ntk_paths"
 # bottom to top: a module may import only modules listed before it
 LAYERS = ["checks", "io", "masks", "models", "data", "images", "linalg", "train", "ntk", "paths", "scores", "data_scores", "ntksap",
-          "prune", "executors", "sweep", "experiments", "plots", "cli", "widgets"]
+          "prune", "executors", "sweep", "experiments", "reproduce", "plots", "cli", "widgets"]
 
 
 def imports(module):
