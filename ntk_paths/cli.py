@@ -16,6 +16,8 @@ from .experiments import compare
 from .sweep import SweepConfig, sweep, load_sweep
 from .executors import EXECUTORS, get_executor
 from .reproduce import PROTOCOLS, reproduce
+from .plots import plot_reproduction
+from .io import atomic_write
 from .images import load_cifar
 
 # %% auto #0
@@ -240,7 +242,9 @@ def cmd_reproduce(a) -> int:
                     seeds=a.seeds, methods=a.methods, densities=a.densities, iterations=a.iterations,
                     executor=_executor(a), progress=not a.quiet, device=a.device)
     print(rep.table())
-    print(f"\nresults in {out} (run the same command to resume)")
+    atomic_write(Path(out) / "reproduction.md", lambda f: f.write((rep.table() + "\n").encode()))
+    atomic_write(Path(out) / "reproduction.png", lambda f: plot_reproduction(rep).savefig(f, format="png", dpi=100, bbox_inches="tight"))
+    print(f"\nresults in {out}, with reproduction.md and reproduction.png (run the same command to resume)")
     return 0
 
 def _reproduce_parser(sub) -> argparse.ArgumentParser:

@@ -13,11 +13,12 @@ from .io import atomic_write
 from .masks import Masks
 from .paths import PathDecomposition, enumerate_paths, path_decomposition
 from .sweep import SweepResults
+from .reproduce import Reproduction
 
 # %% auto #0
 __all__ = ['FAMILIES', 'new_figure', 'figure_png', 'plot_layer_densities', 'mask_image', 'plot_mask', 'plot_spectra',
            'plot_paths', 'plot_decomposition', 'plot_accuracy', 'plot_sweep_layers', 'plot_critical',
-           'plot_sweep_spectra', 'save_plots']
+           'plot_sweep_spectra', 'plot_reproduction', 'save_plots']
 
 # %% ../nbs/09a_plots.ipynb #eb4411b7
 @functools.cache
@@ -267,6 +268,32 @@ def plot_sweep_spectra(self:SweepResults, density:float|None=None, seed:int|None
     ax.set(yscale="log", xlabel="index", ylabel="NTK eigenvalue", title=f"NTK spectra at density {density:g} (seed {seed})")
     ax.legend(fontsize=7, ncol=2); ax.grid(alpha=0.3)
     return fig
+
+# %% ../nbs/09a_plots.ipynb #cef4d382
+def plot_reproduction(self:Reproduction, ax=None):
+    "Our accuracy (solid, ± std) and the published one (dashed) against compression, one colour per method"
+    fig, ax = _figure(ax)
+    rows = self.rows()
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    colour, marker = _family_styles(methods)
+    for m in methods:
+        mine = [(1 / r["density"], r["ours"], r["ours_std"]) for r in rows if r["method"] == m and r["seeds"]]
+        pub = [(1 / r["density"], r["published"], "≈" in r["source"]) for r in rows if r["method"] == m and r["published"] is not None]
+        if mine:
+            x, y, s = zip(*mine)
+            ax.errorbar(x, y, yerr=s, color=colour[m], marker=marker[m], capsize=2, label=f"{m} (ours)")
+        if pub:
+            x, y, approx = zip(*pub)
+            ax.plot(x, y, ls="--", color=colour[m], marker=marker[m], mfc="none", alpha=0.5 if all(approx) else 1.0,
+                    label=f"{m} (published{', ≈' if all(approx) else ''})")
+    cs = sorted({1 / r["density"] for r in rows})
+    ax.set(xscale="log", xlabel="compression (density)", ylabel="test accuracy (%)",
+           title=f"{self.protocol}: {self.dataset} / {self.model}" + (" — shrunk" if self.shrunk else ""))
+    ax.set_xticks(cs, [f"{c:.3g}× ({1 / c:.3g})" for c in cs], fontsize=7, rotation=30); ax.minorticks_off()
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1)); ax.grid(alpha=0.3)
+    return fig
+
+Reproduction.plot = plot_reproduction
 
 # %% ../nbs/09a_plots.ipynb #7123fcd7
 def save_plots(self:SweepResults, folder) -> list[Path]:

@@ -25,6 +25,8 @@ def test_shrunk_reproduce_prints_the_published_column(tmp_path):
     assert p.returncode == 0, err
     assert "SHRUNK (1 epochs, 0.2 of the images)" in out
     assert "| ntksap | 0.1074 | " in out and "87.86 ± 0.13" in out and "≈87.60" in out    # NTK-SAP Table 12; the figure
+    assert (tmp_path / "out" / "reproduction.png").read_bytes()[:4] == b"\x89PNG"
+    assert "SHRUNK" in (tmp_path / "out" / "reproduction.md").read_text()
 
 
 def test_sweep_killed_mid_training_resumes_that_run(tmp_path):
