@@ -184,6 +184,7 @@ def _conv_jacobian(m, g:Tensor, a:Tensor, M:Tensor|None=None, budget:int=2**24) 
         return J if M is None else J * M.flatten()
     (N, K, O, L), I = g.shape, U.shape[1]
     M = M.reshape(O, I)
+    if not M.any(): return g.new_zeros(N, K, 0)                # an empty layer adds nothing to Θ (issue 25)
     if int(M.count_nonzero()) * L <= M.numel():               # few kept entries and positions: each entry by itself
         o, i = M.nonzero(as_tuple=True)
         step = max(1, budget // (N * K * L * g.element_size()))

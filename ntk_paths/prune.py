@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_prune.ipynb #9d8713b5
 from __future__ import annotations
-import copy, inspect
+import copy, inspect, warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator, NamedTuple
 import torch
@@ -18,8 +18,9 @@ from .scores import SCORES
 from .checks import check_model, check_batch, accepted_options, check_options, input_errors, delegates
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'check_scores', 'Step', 'PruneRun',
-           'prune_steps', 'prune', 'survival_scores', 'Ranked', 'ScoreCache']
+__all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'CollapseWarning', 'check_scores',
+           'ZeroScoreWarning', 'break_zero_ties', 'Step', 'PruneRun', 'prune_steps', 'prune', 'survival_scores',
+           'Ranked', 'ScoreCache']
 
 # %% ../nbs/06_prune.ipynb #c3508d13
 SCHEDULES = {  # density after a fraction t of the steps, going from `start` to `end`
@@ -36,12 +37,18 @@ def schedule_densities(schedule:str, end:float, T:int, start:float=1.0) -> list[
 class ScoreError(RuntimeError):
     "Scores that cannot be ranked"
 
-def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:float):
-    "Raise `ScoreError` if the scores of live weights are non-finite or all zero"
+class CollapseWarning(UserWarning):
+    "A mask that keeps no weight of some layer (the network computes a constant after it)"
+
+def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:float) -> list[str]:
+    "Raise `ScoreError` if the scores of live weights are non-finite or all zero; return the live layers scored all zero"
     bad = nonzero = 0
+    zero = []
     for k, s in scores.items():
         a = alive[k].to(s.device)
-        if not torch.isfinite(s.sum()): bad += int((~torch.isfinite(s) & a).sum())   # a finite sum: every score finite
+        total = s.sum()
+        if not torch.isfinite(total): bad += int((~torch.isfinite(s) & a).sum())   # a finite sum: every score finite
+        elif total == 0 and a.any() and not ((s != 0) & a).any(): zero.append(k)   # only a zero sum needs the look
         if not nonzero: nonzero = int(((s != 0) & a).any())
     if bad:
         raise ScoreError(f"{method}: {bad:,} of {alive.kept:,} scores are inf or NaN at density {density:.4g}. "
@@ -54,6 +61,35 @@ def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:floa
                "the live weights carry no signal from input to output: the remaining connections do not link input to "
                "output, or the input or the weights are all zero; check the data and the model's initialisation")
         raise ScoreError(f"{method}: every score is zero at density {density:.4g}, so there is nothing to rank: {why}.")
+    return zero
+
+# %% ../nbs/06_prune.ipynb #baf8e307
+class ZeroScoreWarning(UserWarning):
+    "Whole layers scored exactly zero and the zeros decided which weights a step kept"
+
+def break_zero_ties(method:str, scores:dict[str, Tensor], alive:Masks, zero:list[str], k:int,
+                    generator:torch.Generator) -> tuple[dict[str, Tensor], str|None]:
+    "Scores with the zeros of live weights ranked at random below every positive score, and the warning to give"
+    live_nonzero = sum(int(((s != 0) & alive[n].to(s.device)).count_nonzero()) for n, s in scores.items())
+    if live_nonzero >= k: return scores, None                       # the zeros decide nothing: the ranking stands
+    neg = any(bool(((s < 0) & alive[n].to(s.device)).any()) for n, s in scores.items())
+    names = ", ".join(zero[:6]) + (f" and {len(zero) - 6} more" if len(zero) > 6 else "")
+    why = ("the all-ones |θ| network is clipped or gated to zero there (ReLU6, Hardswish, SiLU or sigmoid gates) or a "
+           "zero-initialised BatchNorm γ or layer stops it" if SCORES[method].data == "none" else
+           "no gradient reaches them (a zero-initialised layer, BatchNorm γ = 0 or classifier, or a clipping activation)")
+    msg = (f"{method}: {len(zero)} of {len(scores)} layers score exactly 0 ({names}) and only {live_nonzero:,} weights score "
+           f"above 0 where {k:,} are kept; likely cause: {why}. ")
+    if neg: return scores, msg + "Scores of both signs: the zeros were left to the plain ranking (layer order)."
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for n, s in scores.items():
+        z = (s == 0) & alive[n].to(s.device)
+        if z.any():
+            u = torch.rand(s.shape, generator=g, dtype=torch.float64).to(device=s.device, dtype=s.dtype if s.is_floating_point() else torch.float64)
+            s = torch.where(z, -u - 1, s)                            # below every positive score, in a random order
+        out[n] = s
+    return out, msg + "Ties among the zero scores were broken at random (seeded), not by the order of the layers."
 
 # %% ../nbs/06_prune.ipynb #4c364726
 SANITY = ("shuffle", "reinit", "invert")
@@ -106,14 +142,17 @@ class PruneRun:
     layer_density: str|None = None
     def __len__(self) -> int: return self.iterations
     def __iter__(self) -> Iterator[Step]:
-        current, sal = self.start, SCORES[self.method]
+        current, sal, warned = self.start, SCORES[self.method], False
         # a score that takes `cache` may keep, for this run, what does not change between steps (SynFlow: |θ| in float64)
         run = {"cache": {}} if "cache" in inspect.signature(sal.fn).parameters else {}
         for k, dk in enumerate(schedule_densities(self.schedule, self.density, self.iterations, start=self.start.density)):
             with input_errors(self.model, self.x):     # a forward that fails on the data's shape says what the model expects
                 s = sal(self.model, current, data=self.batch, generator=self.generator, input_shape=self.input_shape,
                         **run, **self.options)
-            check_scores(self.method, s, current, dk)
+            zero = check_scores(self.method, s, current, dk)
+            if zero and self.scope == "global" and not self.layer_density and not self.invert:
+                s, msg = break_zero_ties(self.method, s, current, zero, n_keep(dk, current.total, self.count), self.generator)
+                if msg and not warned: warnings.warn(msg, ZeroScoreWarning, stacklevel=4); warned = True   # at the caller of prune
             if self.invert: s = {n: -v for n, v in s.items()}
             eligible = self.start if sal.revives else current   # FORCE ranks every weight again: pruned ones can come back
             after = topk_masks(s, dk, scope=self.scope, alive=eligible, min_density=self.min_density, count=self.count,
@@ -204,6 +243,11 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
     for step in tqdm(run, total=len(run), desc=f"{method} → density {run.density:.3g}", disable=not progress or len(run) == 1,
                      leave=False):
         current = step.masks
+    if current.collapsed:
+        c = current.collapsed
+        warnings.warn(f"{method} at density {run.density:.4g} left {len(c)} layer{'s' * (len(c) > 1)} with no weight: "
+                      f"{', '.join(c[:6])}{f' and {len(c) - 6} more' if len(c) > 6 else ''}; no signal passes there. Use a higher "
+                      "density, min_density=, or protect= them", CollapseWarning, stacklevel=2)
     if sanity == "shuffle": current = shuffle_masks(current, g)
     if sanity == "reinit": init_weights(model, REINIT_SEED + seed)   # a stream apart from seeds used to initialise
     current.meta = dict(method=method, density=run.density, iterations=run.iterations, schedule=run.schedule, scope=run.scope,

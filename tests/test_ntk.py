@@ -190,3 +190,20 @@ def test_panels_when_the_factors_do_not_all_fit(implementation, monkeypatch):
         most[0] = 0
         if x2 is None: assert sum(made) == 24 + 3 * (6 + 4 + 2)   # panels of 2 chunks of 3: each made once, then streamed
         else: assert sum(made) == 24 + 10 * -(-8 // max(1, (budget - 24 * 10 * 9 * 4 - c * (kern.bytes_per_sample + (kern.kept_per_sample or kern.bytes_per_sample))) // (c * (kern.kept_per_sample or kern.bytes_per_sample))))
+
+
+@pytest.mark.parametrize("case", ["cnn_pool", "bn_eval", "residual", "conv1d", "mlp"])
+def test_a_mask_with_empty_layers_gives_the_pruned_networks_kernel(case):
+    "Issue 25: a conv (or linear) layer with no kept weight crashed the kernel (torch.cat of an empty list)"
+    make, shape = CASES[case]
+    net = init_weights(make(), 0).double().eval()
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(3, *shape, generator=g, dtype=torch.float64)
+    found = list(prunable(net).items())
+    masks = Masks({n: (torch.zeros(p.weight.shape, dtype=torch.bool) if i == 1 else torch.rand(p.weight.shape, generator=g) > 0.8)
+                   for i, (n, p) in enumerate(found)})                       # the second layer empty, the rest 20 % kept
+    assert masks.collapsed == [found[1][0]]
+    ref = reference_ntk(net, x, x, masks)
+    for impl in ("structured", "jacobian"):
+        th = empirical_ntk(net, x, masks=masks, implementation=impl)
+        assert ((th - ref).abs().max() / ref.abs().max().clamp_min(1e-300)) <= 1e-5, impl

@@ -149,3 +149,43 @@ def test_an_iterative_method_with_erk_keeps_every_step_exact():
     net = init_weights(ResNet20(), 0)
     mk = prune(net, "synflow", 0.01, iterations=20, layer_density="erk", progress=False)
     assert mk.kept == round(0.01 * mk.total) and mk.collapsed == []
+
+
+# ---- issue 25: whole layers that score exactly zero ----
+import warnings as _warnings
+from ntk_paths.prune import ZeroScoreWarning, CollapseWarning
+
+
+def _zero_gamma_resnet():
+    "ResNet-20 with every block's last BatchNorm γ at zero, as timm initialises its ResNets (zero_init_last)"
+    net = init_weights(ResNet20(), 0)
+    with torch.no_grad():
+        for name, m in net.named_modules():
+            if name.endswith("bn2"): m.weight.zero_()
+    return net
+
+
+@pytest.mark.parametrize("method", ["synflow", "snip"])
+def test_layers_scored_zero_are_not_kept_by_layer_order(method):
+    net = _zero_gamma_resnet()
+    data = (torch.randn(20, 3, 32, 32, generator=torch.Generator().manual_seed(0)), torch.arange(20) % 10)
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        m = prune(net, method, 0.05, iterations=1, data=data if method == "snip" else None, progress=False)
+    zw = [w for w in caught if w.category is ZeroScoreWarning]
+    assert len(zw) == 1 and "18 of 22 layers score exactly 0" in str(zw[0].message), [str(w.message) for w in caught]
+    assert m.kept == round(0.05 * m.total)
+    rows = {r["name"]: r["density"] for r in m.rows()}
+    blocks = [n for n in rows if ".conv" in n and n.startswith("layer")]
+    assert len(blocks) == 18
+    assert max(rows[n] for n in blocks) < 0.5                   # layer order would have kept layer1.0.conv1 whole
+    assert min(rows[n] for n in blocks) > 0                     # and emptied the last ones
+    again = prune(_zero_gamma_resnet(), method, 0.05, iterations=1, data=data if method == "snip" else None, progress=False)
+    assert again == m                                            # the random tie rule is seeded
+
+
+def test_prune_warns_when_its_result_has_empty_layers():
+    vgg = init_weights(VGG(16, width=0.25), 0)
+    with pytest.warns(CollapseWarning, match=r"magnitude at density 0\.001 left 5 layers with no weight: features\.19\.weight"):
+        m = prune(vgg, "magnitude", compression=1000, progress=False)
+    assert m.collapsed
