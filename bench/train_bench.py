@@ -3,7 +3,7 @@ training loop as NTK-SAP's train.py and Utils/load.py run it (torchvision CIFAR1
 RandomHorizontalFlip + ToTensor + Normalize, a DataLoader with workers, SGD momentum 0.9, lr 0.1, weight decay 1e-4),
 in the same process, on the same model and the same images.
 
-    python bench/train_bench.py [--fraction 0.2] [--workers 4] [--threads 2] [--device cuda] [--repeats 1] [--warmup 1] [--amp bf16]
+    python bench/train_bench.py [--fraction 0.2] [--workers 4] [--threads 2] [--device cuda] [--repeats 1] [--warmup 1] [--amp bf16] [--no-channels-last]
 
 The data is written here in torchvision's CIFAR-10 file format (random images, all 50,000 with --fraction 1, or the
 stated fraction), so nothing is downloaded. Each side trains one epoch and then evaluates the test split; the table
@@ -21,6 +21,7 @@ p.add_argument("--workers", type=int, default=4, help="theirs: DataLoader worker
 p.add_argument("--threads", type=int, default=2); p.add_argument("--device", default="cpu")
 p.add_argument("--repeats", type=int, default=1, help="timed runs of each, interleaved (the median is printed)")
 p.add_argument("--warmup", type=int, default=1, help="untimed runs of each first (0 for a full-size epoch)")
+p.add_argument("--no-channels-last", action="store_true", help="ours: train in the default memory format (what the speed-up owes to it)")
 p.add_argument("--amp", default=None, help="ours: bf16 or fp16 (theirs runs float32, as the official code does)")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
@@ -68,7 +69,8 @@ def theirs(epochs=1):
 def ours(epochs=1):
     sync(); t = time.perf_counter()
     model = init_weights(ResNet20(), 0).to(dev)
-    train(model, load_cifar("cifar10", root), None, "ntksap-cifar10-resnet20", epochs=epochs, amp=a.amp, progress=False)
+    train(model, load_cifar("cifar10", root), None, "ntksap-cifar10-resnet20", epochs=epochs, amp=a.amp,
+          channels_last=not a.no_channels_last, progress=False)
     sync()
     return time.perf_counter() - t
 
@@ -82,4 +84,4 @@ o, t = statistics.median(ours_t), statistics.median(theirs_t)
 print("| loop | seconds | training images / s | ratio |")
 print("|---|---|---|---|")
 print(f"| official (torchvision CIFAR10 + PIL transforms + DataLoader) | {t:.1f} | {ntrain / t:,.0f} | 1.00 |")
-print(f"| ntk_paths train, recipe ntksap-cifar10-resnet20{', amp ' + a.amp if a.amp else ''} | {o:.1f} | {ntrain / o:,.0f} | **{t / o:.2f}×** |")
+print(f"| ntk_paths train, recipe ntksap-cifar10-resnet20{', amp ' + a.amp if a.amp else ''}{', NCHW' if a.no_channels_last else ''} | {o:.1f} | {ntrain / o:,.0f} | **{t / o:.2f}×** |")

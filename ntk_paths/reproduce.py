@@ -135,7 +135,8 @@ def reproduce(protocol:str,               # a name from `PROTOCOLS`
     opts = {} if epochs is None else {"epochs": epochs}
     cfg = SweepConfig(dataset=dataset, model=model, methods=list(methods or p.methods), densities=list(densities or p.densities),
                       seeds=list(seeds if seeds is not None else p.seeds), iterations={**s.iterations, **(iterations or {})},
-                      recipe=s.recipe, train_options=opts, data_root=str(data_root), fraction=fraction, device=device)
+                      recipe=s.recipe, train_options=opts, data_root=str(data_root), fraction=fraction, device=device,
+                      protect_shortcuts=True)   # both papers' code leaves residual (shortcut) weights unpruned
     res = sweep(cfg, out, command=f"reproduce {protocol} {dataset} {model}", executor=executor, progress=progress)
     shrunk = ", ".join(x for x in (f"{epochs} epochs" if epochs is not None else "",
                                    f"{fraction:g} of the images" if fraction < 1 else "") if x)

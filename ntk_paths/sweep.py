@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_sweep.ipynb #c46a0175
 from __future__ import annotations
-import functools, json, math, os, re, sys, time, traceback
+import functools, json, math, os, re, sys, time, traceback, warnings
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
@@ -13,7 +13,7 @@ from .io import default_device, atomic_write, append_jsonl, read_jsonl, repair_j
 from .masks import COUNTS, LAYER_DENSITIES
 from .models import MODELS, make_model, init_weights
 from .data import DATASETS, load_dataset, balanced_batch
-from .prune import prune, SANITY
+from .prune import prune, SANITY, CollapseWarning
 from .scores import SCORES
 from .train import train, get_recipe
 from .images import load_cifar, load_tiny_imagenet, shrink, pruning_batch, CIFAR
@@ -52,6 +52,7 @@ class SweepConfig:
     data_root: str = "data"                                     # where image datasets live (recipe runs)
     fraction: float = 1.0                                       # < 1: a stratified part of the images (a quick check)
     prune_per_class: int = 10                                   # recipe runs: the pruning set, examples of every class
+    protect_shortcuts: bool = False                             # keep 1×1 shortcut/downsample convolutions dense (the papers' code)
 
     def method_iterations(self, spec:str) -> tuple[str, int|None]:
         "('ntksap', 1) for 'ntksap@1'; the configured or paper default otherwise"
@@ -128,8 +129,11 @@ def _measure(cfg:SweepConfig, data, run:dict, device, checkpoint=None) -> dict:
     masks = None
     if name != "dense":
         pdata = data if cfg.recipe is None else pruning_batch(data, cfg.prune_per_class, run["seed"])
-        masks = prune(net, name, run["density"], iterations=iters, data=pdata if SCORES[name].data != "none" else None,
-                      seed=run["seed"], sanity=run["sanity"], count=cfg.count, layer_density=cfg.layer_density, progress=False)
+        with warnings.catch_warnings():      # a collapse is the row's `collapsed`, not a warning per run
+            warnings.simplefilter("ignore", CollapseWarning)
+            masks = prune(net, name, run["density"], iterations=iters, data=pdata if SCORES[name].data != "none" else None,
+                          seed=run["seed"], sanity=run["sanity"], count=cfg.count, layer_density=cfg.layer_density,
+                          protect_shortcuts=cfg.protect_shortcuts, progress=False)
     t1 = time.perf_counter()
     row = dict(iterations=masks.meta["iterations"] if masks else 0, kept=masks.kept if masks else None,
                total=masks.total if masks else None,

@@ -385,7 +385,7 @@ def train(model:nn.Module,          # trained in place
     res.seconds, res.images_per_second = done_before + spent, images / spent if images else math.nan
     return res
 
-# %% ../nbs/07_train.ipynb #36504bc2
+# %% ../nbs/07_train.ipynb #57e0e749
 def fit_mse(model:nn.Module, x:Tensor, y:Tensor,   # one batch and its (N, K) targets
             lr:float, steps:int,
             masks:Masks|None=None,                 # applied with `apply_masks` first

@@ -143,7 +143,7 @@ CASES = [  # (name, call(files), exception type, words the message must contain)
     # training and data
     ("batch size 0", lambda f: train(mlp(), D, batch_size=0), ValueError, ["batch_size must be an integer >= 1"]),
     ("zero epochs", lambda f: train(mlp(), D, epochs=0), ValueError, ["epochs must be an integer >= 1"]),
-    ("optimizer typo", lambda f: train(mlp(), D, optimizer="adamw"), ValueError, ["unknown optimizer", "adam"]),
+    ("optimizer typo", lambda f: train(mlp(), D, optimizer="adan"), ValueError, ["optimizer must be one of sgd, adam, adamw; got 'adan'"]),
     ("too few outputs", lambda f: train(init_weights(MLP((64, 32, 5)), 0), D), ValueError, ["10 classes but the model returns"]),
     ("images too small for LeNet-5", lambda f: train(init_weights(LeNet5(1, 10, 28), 0), D), ValueError, ["at least 28×28"]),
     ("half model in training", lambda f: train(mlp().half(), D), TypeError, ["torch.float16 but data.x_train is torch.float32"]),
