@@ -19,6 +19,7 @@ class Setting:
     recipe: str                    # a name from RECIPES
     published_model: str = ""      # the paper's name for the model, where its data names it
     iterations: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)    # per method, options of its score
 
 @dataclass
 class Protocol:
@@ -40,9 +41,14 @@ PROTOCOLS = {
         ["random", "magnitude", "snip", "grasp", "synflow"], [round(10 ** (-j / 4), 6) for j in range(13)],
         aliases={"vgg11_bn": "lottery_vgg11_bn", "vgg16_bn": "lottery_vgg16_bn", "tiny_resnet18": "resnet18"}),
     "ntksap": Protocol("ntksap", "Wang et al. 2023, Tables 12-14 and the CIFAR/Tiny-ImageNet figure", {
-        ("cifar10", "resnet20"): Setting("ntksap-cifar10-resnet20", "resnet20", {"ntksap": 20}),
-        ("cifar100", "lottery_vgg16_bn"): Setting("ntksap-cifar100-vgg16", "vgg16", {"ntksap": 100}),
-        ("tinyimagenet", "resnet18_imagenet"): Setting("ntksap-tinyimagenet-resnet18", "resnet18", {"ntksap": 100})},
+        # NTK-SAP's noise batches are its pruning set's: 100 inputs × R = 5 rounds on CIFAR-10, 1,000 = 4 × 250 on
+        # CIFAR-100, 2,000 = 8 × 250 on Tiny-ImageNet (R = 1); iterative SNIP takes NTK-SAP's T
+        ("cifar10", "resnet20"): Setting("ntksap-cifar10-resnet20", "resnet20", {"ntksap": 20, "iter_snip": 20},
+                                         {"ntksap": dict(batch_size=100, batches=1, rounds=5)}),
+        ("cifar100", "lottery_vgg16_bn"): Setting("ntksap-cifar100-vgg16", "vgg16", {"ntksap": 100, "iter_snip": 100},
+                                                  {"ntksap": dict(batch_size=250, batches=4, rounds=1)}),
+        ("tinyimagenet", "resnet18_imagenet"): Setting("ntksap-tinyimagenet-resnet18", "resnet18", {"ntksap": 100, "iter_snip": 100},
+                                                       {"ntksap": dict(batch_size=250, batches=8, rounds=1)})},
         ["ntksap", "snip", "iter_snip", "grasp", "synflow", "magnitude", "random"], [round(0.8 ** k, 6) for k in (2, 6, 10, 14, 18)],
         aliases={"vgg16": "lottery_vgg16_bn", "vgg16_bn": "lottery_vgg16_bn", "resnet18": "resnet18_imagenet"}),
 }
@@ -136,7 +142,8 @@ def reproduce(protocol:str,               # a name from `PROTOCOLS`
     cfg = SweepConfig(dataset=dataset, model=model, methods=list(methods or p.methods), densities=list(densities or p.densities),
                       seeds=list(seeds if seeds is not None else p.seeds), iterations={**s.iterations, **(iterations or {})},
                       recipe=s.recipe, train_options=opts, data_root=str(data_root), fraction=fraction, device=device,
-                      protect_shortcuts=True)   # both papers' code leaves residual (shortcut) weights unpruned
+                      protect_shortcuts=True,   # both papers' code leaves residual (shortcut) weights unpruned
+                      method_options=s.options)
     res = sweep(cfg, out, command=f"reproduce {protocol} {dataset} {model}", executor=executor, progress=progress)
     shrunk = ", ".join(x for x in (f"{epochs} epochs" if epochs is not None else "",
                                    f"{fraction:g} of the images" if fraction < 1 else "") if x)

@@ -53,6 +53,7 @@ class SweepConfig:
     fraction: float = 1.0                                       # < 1: a stratified part of the images (a quick check)
     prune_per_class: int = 10                                   # recipe runs: the pruning set, examples of every class
     protect_shortcuts: bool = False                             # keep 1×1 shortcut/downsample convolutions dense (the papers' code)
+    method_options: dict = field(default_factory=dict)          # per method, options of its score, e.g. {"ntksap": {"rounds": 1}}
 
     def method_iterations(self, spec:str) -> tuple[str, int|None]:
         "('ntksap', 1) for 'ntksap@1'; the configured or paper default otherwise"
@@ -83,6 +84,8 @@ class SweepConfig:
             if self.dataset not in IMAGE_DATASETS:
                 errs.append(f"recipe runs train on image data: dataset must be one of {', '.join(IMAGE_DATASETS)}, got {self.dataset!r}")
         elif self.train_options: errs.append("train_options needs a recipe")
+        for m, o in self.method_options.items():
+            if m not in SCORES or not isinstance(o, dict): errs.append(f"method_options: {m!r} must be a method name with a dict of options")
         if not (isinstance(self.fraction, (int, float)) and 0 < self.fraction <= 1): errs.append(f"fraction must be in (0, 1], got {self.fraction!r}")
         if errs: raise ValueError("invalid sweep configuration:\n  " + "\n  ".join(errs))
         return self
@@ -133,7 +136,7 @@ def _measure(cfg:SweepConfig, data, run:dict, device, checkpoint=None) -> dict:
             warnings.simplefilter("ignore", CollapseWarning)
             masks = prune(net, name, run["density"], iterations=iters, data=pdata if SCORES[name].data != "none" else None,
                           seed=run["seed"], sanity=run["sanity"], count=cfg.count, layer_density=cfg.layer_density,
-                          protect_shortcuts=cfg.protect_shortcuts, progress=False)
+                          protect_shortcuts=cfg.protect_shortcuts, progress=False, **cfg.method_options.get(name, {}))
     t1 = time.perf_counter()
     row = dict(iterations=masks.meta["iterations"] if masks else 0, kept=masks.kept if masks else None,
                total=masks.total if masks else None,

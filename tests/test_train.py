@@ -95,3 +95,10 @@ def test_masked_weights_stay_zero_with_momentum_weight_decay_and_amp(tmp_path, a
         orig = before[name]
         assert not torch.equal(w.detach()[m], orig[m])
     assert Masks.from_model(net) == masks
+
+
+@pytest.mark.slow
+def test_compiled_training_runs_and_learns():
+    "Recipe(compile=True): torch.compile of the training forward (20 s of compiling on two CPU cores)"
+    res = train(init_weights(MLP(), 0), load_digits(), epochs=2, compile=True, progress=False)
+    assert res.test_acc > 0.8 and res.recipe["compile"]
