@@ -4,17 +4,18 @@
 
 # %% ../nbs/05a_data_scores.ipynb #5846266a
 from __future__ import annotations
+import contextlib, re
 from contextlib import contextmanager
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .masks import prunable, masked_forward, masked_params, eval_mode, BATCH_NORMS
 from torch.func import functional_call
-from .scores import saliency, logits, input_batch
+from .scores import saliency, logits, input_batch, SCORES
 from .paths import squared_pass, active_path_sums
 
 # %% auto #0
-__all__ = ['LOSSES', 'bn_mode', 'snip', 'grasp', 'prospr', 'px']
+__all__ = ['LOSSES', 'bn_mode', 'second_order', 'snip', 'grasp', 'prospr', 'px']
 
 # %% ../nbs/05a_data_scores.ipynb #d03cc651
 @contextmanager
@@ -32,6 +33,21 @@ def bn_mode(model:nn.Module, bn:str, batch_size:int):
         yield
 
 # %% ../nbs/05a_data_scores.ipynb #d8149861
+def _weight_dtype(model) -> torch.dtype: return next(p.dtype for p in model.parameters() if p.is_floating_point())
+
+@contextlib.contextmanager
+def second_order(method:str):
+    "Run a score that differentiates twice: math attention (whose backward has a backward); an op without one named"
+    from torch.nn.attention import sdpa_kernel, SDPBackend
+    try:
+        with sdpa_kernel(SDPBackend.MATH): yield
+    except RuntimeError as e:
+        op = re.search(r"derivative for (\S+) is not implemented", str(e))
+        if not op: raise
+        once = ", ".join(k for k, s in SCORES.items() if k not in ("grasp", "prospr"))
+        raise NotImplementedError(f"{method} differentiates the network twice, and torch has no second derivative for "
+                                  f"{op.group(1)} (an op of this model). Methods that need only one: {once}.") from None
+
 def _labelled(model, data) -> tuple[Tensor, Tensor]:
     if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, Tensor) for t in data)):
         raise ValueError("this method needs a labelled batch: pass data=TensorData or data=(x, y)")
@@ -47,7 +63,7 @@ def snip(model, masks, *, data=None, bn="batch", loss:str="ce", **_):
     "SNIP: |∂L/∂m| at the current mask, cross-entropy on one labelled batch"
     if loss not in LOSSES: raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
     x, y = _labelled(model, data)
-    m = {n: masks[n].to(x.dtype).requires_grad_() for n in masks}
+    m = {n: masks[n].to(_weight_dtype(model)).requires_grad_() for n in masks}   # never the input's dtype (token ids)
     with bn_mode(model, bn, len(x)):
         out = logits(masked_forward(model, m, x, transform=Tensor.detach, copy_buffers=True))
     g = torch.autograd.grad(LOSSES[loss](out, y), list(m.values()))
@@ -66,10 +82,11 @@ def grasp(model, masks, *, data=None, temperature:float=200.0, bn="batch", **_):
     x, y = _labelled(model, data)
     found = prunable(model)   # g and H cover every Conv/Linear weight, protected layers included
     w = {n: (p.weight.detach() * (masks[n] if n in masks else 1)).requires_grad_() for n, p in found.items()}
-    with bn_mode(model, bn, len(x)):
-        out = logits(masked_forward(model, None, x, weights=w, copy_buffers=True))
-    g = torch.autograd.grad(F.cross_entropy(out / temperature, y), list(w.values()), create_graph=True)
-    Hg = dict(zip(w, torch.autograd.grad(sum((gi * gi.detach()).sum() for gi in g), list(w.values()))))
+    with second_order("grasp"):
+        with bn_mode(model, bn, len(x)):
+            out = logits(masked_forward(model, None, x, weights=w, copy_buffers=True))
+        g = torch.autograd.grad(F.cross_entropy(out / temperature, y), list(w.values()), create_graph=True)
+        Hg = dict(zip(w, torch.autograd.grad(sum((gi * gi.detach()).sum() for gi in g), list(w.values()))))
     return {n: w[n].detach() * Hg[n] for n in masks}
 
 # %% ../nbs/05a_data_scores.ipynb #384da561
@@ -78,19 +95,21 @@ def prospr(model, masks, *, data=None, steps:int=3, lr:float=0.1, momentum:float
     "ProsPr: |∂L(θ'_M)/∂m| through M SGD steps from θ₀ ⊙ m on the pruning batch"
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0: raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     x, y = _labelled(model, data)
-    m = {n: masks[n].to(x.dtype).requires_grad_() for n in masks}
+    m = {n: masks[n].to(_weight_dtype(model)).requires_grad_() for n in masks}   # never the input's dtype (token ids)
     w = {p: t.detach().clone().requires_grad_() for p, t in model.named_parameters()}      # biases and BN train too
     w.update(masked_params(model, m, Tensor.detach))                                       # θ'_0 = θ₀ ⊙ m
     buffers = {n: b.clone() for n, b in model.named_buffers()}                             # BN statistics of a copy
     forward = lambda w: logits(functional_call(model, {**buffers, **w}, (x,)))
-    with bn_mode(model, bn, len(x)):
-        b = None
-        for _ in range(steps):
-            g = torch.autograd.grad(F.cross_entropy(forward(w), y), list(w.values()), create_graph=True)
-            b = g if b is None else [momentum * bi + gi for bi, gi in zip(b, g)]
-            w = {k: v - lr * bi for (k, v), bi in zip(w.items(), b)}
-        loss = F.cross_entropy(forward(w), y)
-    return {n: gi.abs() for n, gi in zip(m, torch.autograd.grad(loss, list(m.values())))}
+    with second_order("prospr"):
+        with bn_mode(model, bn, len(x)):
+            b = None
+            for _ in range(steps):
+                g = torch.autograd.grad(F.cross_entropy(forward(w), y), list(w.values()), create_graph=True)
+                b = g if b is None else [momentum * bi + gi for bi, gi in zip(b, g)]
+                w = {k: v - lr * bi for (k, v), bi in zip(w.items(), b)}
+            loss = F.cross_entropy(forward(w), y)
+        grads = torch.autograd.grad(loss, list(m.values()))
+    return {n: gi.abs() for n, gi in zip(m, grads)}
 
 # %% ../nbs/05a_data_scores.ipynb #7420f618
 @saliency("px", iterations=100, data="inputs")

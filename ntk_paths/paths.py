@@ -26,6 +26,7 @@ _NOT_LINEAR = {torch.tanh, Tensor.tanh, F.tanh, torch.sigmoid, Tensor.sigmoid, F
                F.selu, F.celu, F.softplus, F.softmax, F.log_softmax, F.hardtanh, F.relu6, F.mish, F.hardswish,
                F.hardsigmoid, F.logsigmoid, F.prelu, F.layer_norm, F.group_norm, F.instance_norm,
                F.local_response_norm, F.normalize, torch.exp, Tensor.exp}
+_CLIPPED = {F.relu6, F.hardtanh, F.hardsigmoid}      # piecewise linear, not positively homogeneous
 _MAX = {F.max_pool1d: 1, F.max_pool2d: 2, F.max_pool3d: 3}
 _AVG = {F.avg_pool1d: 1, F.avg_pool2d: 2, F.avg_pool3d: 3}
 _ADAPTIVE = {F.adaptive_avg_pool1d: 1, F.adaptive_avg_pool2d: 2, F.adaptive_avg_pool3d: 3,
@@ -34,7 +35,8 @@ _ADAPTIVE = {F.adaptive_avg_pool1d: 1, F.adaptive_avg_pool2d: 2, F.adaptive_avg_
 _PASS = {F.linear, F.conv1d, F.conv2d, F.conv3d, torch.flatten, Tensor.flatten, Tensor.view, Tensor.reshape, torch.reshape,
          Tensor.squeeze, torch.squeeze, Tensor.unsqueeze, torch.unsqueeze, Tensor.permute, torch.permute, Tensor.transpose,
          torch.transpose, Tensor.contiguous, Tensor.__getitem__, torch.cat, torch.concat, Tensor.to, Tensor.double,
-         Tensor.float, Tensor.type_as, Tensor.clone, torch.sum, Tensor.sum}
+         Tensor.float, Tensor.type_as, Tensor.clone, torch.sum, Tensor.sum,
+         Tensor.chunk, torch.chunk, Tensor.split, torch.split, Tensor.unbind, torch.unbind, torch.stack}   # slicing and stacking
 _ADD = {torch.add, Tensor.add, Tensor.__add__, Tensor.__radd__, Tensor.__iadd__, Tensor.add_}   # residual: activations only
 _MUL = {torch.mul, Tensor.mul, Tensor.__mul__, Tensor.__rmul__, Tensor.__imul__, Tensor.mul_}
 _SCALE = _MUL | {torch.div, Tensor.div, Tensor.__truediv__, Tensor.__itruediv__, Tensor.div_}        # by a number c: by c²
@@ -109,7 +111,10 @@ class SquaredNetwork(TorchFunctionMode):
             out = func(*args, **kwargs)                     # queries (x.dim(), x.shape, x.size(1)) compute no activation
             if not isinstance(out, Tensor) and not (isinstance(out, (tuple, list)) and any(isinstance(o, Tensor) for o in out)):
                 return out
-        if func in _NOT_LINEAR: why = "is not piecewise linear"
+        if func is F.hardtanh: name = "hardtanh (nn.ReLU6, nn.Hardtanh)"
+        if func in _CLIPPED: why = ("is piecewise linear but saturates: where it clips, its output is a constant that no path "
+                                    "carries (a path sum needs ReLU's positive homogeneity)")
+        elif func in _NOT_LINEAR: why = "is not piecewise linear"
         elif func in _ADD: why = "adds something other than activations (a constant or a parameter) to an activation"
         elif func in _SCALE: why = "multiplies or divides activations by something other than a fixed number"
         elif func in _DROPOUT: why = "is dropout in training mode"

@@ -10,7 +10,7 @@ from typing import Callable, Iterator, NamedTuple
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .masks import (Masks, Protect, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS, LAYER_DENSITIES,
+from .masks import (Masks, Protect, prunable, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS, LAYER_DENSITIES,
                              layer_counts)
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch
@@ -40,7 +40,7 @@ class ScoreError(RuntimeError):
 class CollapseWarning(UserWarning):
     "A mask that keeps no weight of some layer (the network computes a constant after it)"
 
-def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:float) -> list[str]:
+def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:float, model:nn.Module|None=None) -> list[str]:
     "Raise `ScoreError` if the scores of live weights are non-finite or all zero; return the live layers scored all zero"
     bad = nonzero = 0
     zero = []
@@ -56,6 +56,13 @@ def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:floa
                          "protect some layers or use a shallower model.")
     if alive.kept and not nonzero:
         dead = alive.collapsed
+        zeroed = [n for n, p in prunable(model).items() if not p.weight.detach().any()] if model is not None else []
+        if zeroed and not dead:
+            raise ScoreError(f"{method}: every score is zero at density {density:.4g}: {', '.join(map(repr, zeroed[:4]))} "
+                             f"{'is' if len(zeroed) == 1 else 'are'} all zero (initialised to zero, as torchvision's ViT and timm's "
+                             "Mixer do their classifier), so no signal or gradient passes. Re-initialise "
+                             f"{'it' if len(zeroed) == 1 else 'them'} (e.g. init_weights(model)) before pruning, or protect= "
+                             f"{'it' if len(zeroed) == 1 else 'them'} and prune the rest.")
         why = (f"layer {dead[0]!r} has no weight left (it collapsed), so no path from input to output remains; use a "
                "higher density, more iterations, or min_density") if dead else (
                "the live weights carry no signal from input to output: the remaining connections do not link input to "
@@ -149,7 +156,7 @@ class PruneRun:
             with input_errors(self.model, self.x):     # a forward that fails on the data's shape says what the model expects
                 s = sal(self.model, current, data=self.batch, generator=self.generator, input_shape=self.input_shape,
                         **run, **self.options)
-            zero = check_scores(self.method, s, current, dk)
+            zero = check_scores(self.method, s, current, dk, self.model)
             if zero and self.scope == "global" and not self.layer_density and not self.invert:
                 s, msg = break_zero_ties(self.method, s, current, zero, n_keep(dk, current.total, self.count), self.generator)
                 if msg and not warned: warnings.warn(msg, ZeroScoreWarning, stacklevel=4); warned = True   # at the caller of prune

@@ -1,0 +1,91 @@
+"""Issue 25: models a researcher brings. Regression tests for the findings on real architectures, on small stand-ins
+built here (the zoo of torchvision/timm models is the next step): transformers' attention under second derivatives,
+ops without one, token inputs, clipping activations and slicing in the path methods, zero-initialised classifiers."""
+import pytest, torch
+from torch import nn
+from ntk_paths import prune, init_weights, MLP, ScoreError, path_kernel_trace
+from ntk_paths.models import init_weights
+
+
+class TinyTransformer(nn.Module):
+    "One encoder layer (self-attention through scaled_dot_product_attention), mean over tokens, a classifier"
+    def __init__(self, d=16, classes=4):
+        super().__init__()
+        self.enc = nn.TransformerEncoderLayer(d, 2, 32, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(d, classes)
+        self.input_shape = (5, d)
+    def forward(self, x): return self.head(self.enc(x).mean(1))
+
+
+class Tokens(nn.Module):
+    "Token ids -> embedding -> mean -> classifier (integer inputs)"
+    def __init__(self, vocab=50, d=12, classes=3):
+        super().__init__()
+        self.emb, self.fc1, self.fc2 = nn.Embedding(vocab, d), nn.Linear(d, 24), nn.Linear(24, classes)
+    def forward(self, t): return self.fc2(torch.relu(self.fc1(self.emb(t).mean(1))))
+
+
+def labelled(x, classes):
+    return x, torch.arange(len(x)) % classes
+
+
+@pytest.mark.parametrize("method", ["grasp", "prospr"])
+def test_second_order_methods_run_on_attention(method):
+    "torch's fused CPU attention has no double backward ('derivative for aten::_scaled_dot_product_flash_attention_for_cpu_backward')"
+    net = init_weights(TinyTransformer(), 0).eval()
+    data = labelled(torch.randn(8, 5, 16, generator=torch.Generator().manual_seed(0)), 4)
+    m = prune(net, method, 0.3, data=data, progress=False)
+    assert m.kept == round(0.3 * m.total)
+
+
+def test_an_op_without_second_derivative_is_named():
+    net = init_weights(nn.Sequential(nn.Flatten(), nn.Linear(8, 16), nn.Hardsigmoid(), nn.Linear(16, 3)), 0)
+    data = labelled(torch.randn(6, 8, generator=torch.Generator().manual_seed(0)), 3)
+    with pytest.raises(NotImplementedError, match=r"grasp differentiates the network twice.*hardsigmoid_backward.*only one: .*snip"):
+        prune(net, "grasp", 0.3, data=data, progress=False)
+    assert prune(net, "snip", 0.3, data=data, progress=False).kept == round(0.3 * 8 * 16 + 0.3 * 16 * 3)
+
+
+@pytest.mark.parametrize("method", ["snip", "iter_snip", "force", "prospr", "grasp"])
+def test_token_ids_are_never_cast_to_the_masks_dtype(method):
+    net = init_weights(Tokens(), 0)
+    tokens = torch.randint(0, 50, (9, 7), generator=torch.Generator().manual_seed(0))
+    m = prune(net, method, 0.2, data=labelled(tokens, 3), iterations=2 if method != "grasp" and method != "prospr" else None,
+              progress=False)
+    assert m.kept == round(0.2 * m.total) and set(m) == {"fc1.weight", "fc2.weight"}
+
+
+def test_clipping_activations_are_refused_for_what_they_are():
+    net = init_weights(nn.Sequential(nn.Flatten(), nn.Linear(8, 16), nn.ReLU6(), nn.Linear(16, 3)), 0)
+    with pytest.raises(NotImplementedError, match=r"hardtanh \(nn.ReLU6, nn.Hardtanh\) is piecewise linear but saturates"):
+        path_kernel_trace(net, input_shape=(8,))
+    with pytest.raises(NotImplementedError, match="sigmoid is not piecewise linear"):
+        path_kernel_trace(init_weights(nn.Sequential(nn.Linear(8, 16), nn.Sigmoid(), nn.Linear(16, 3)), 0), input_shape=(8,))
+
+
+class Shuffle(nn.Module):
+    "ShuffleNet's channel split: chunk, a branch, concatenate (or the same with slices)"
+    def __init__(self, chunk=True):
+        super().__init__()
+        self.chunk = chunk
+        self.a, self.b = nn.Conv2d(2, 8, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(8 * 16, 3)
+    def forward(self, x):
+        x = torch.relu(self.a(x))
+        u, v = x.chunk(2, dim=1) if self.chunk else (x[:, :4], x[:, 4:])
+        return self.fc(torch.cat([u, torch.relu(self.b(v))], 1).flatten(1))
+
+
+def test_channel_split_by_chunk_is_a_path_operation():
+    ours, sliced = init_weights(Shuffle(True), 0), init_weights(Shuffle(False), 0)
+    t = path_kernel_trace(ours, input_shape=(2, 4, 4))
+    assert t == path_kernel_trace(sliced, input_shape=(2, 4, 4)) and t > 0
+    assert prune(ours, "synflow", 0.2, input_shape=(2, 4, 4), progress=False).kept == prune(
+        ours, "path_kernel", 0.2, input_shape=(2, 4, 4), progress=False).kept
+
+
+def test_a_zero_initialised_classifier_is_named():
+    net = init_weights(MLP((8, 16, 3)), 0)
+    with torch.no_grad(): net.fc2.weight.zero_(); net.fc2.bias.zero_()      # torchvision's ViT head, timm's Mixer head
+    with pytest.raises(ScoreError, match=r"'fc2.weight' is all zero \(initialised to zero.*Re-initialise it"):
+        prune(net, "synflow", 0.1, progress=False)
