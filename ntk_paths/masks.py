@@ -22,10 +22,10 @@ from .checks import moved_names
 
 # %% auto #0
 __all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'COUNTS', 'LAYER_DENSITIES', 'BATCH_NORMS', 'trainable_weight', 'weight_path',
-           'Prunable', 'prunable', 'Protect', 'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks',
-           'layer_densities', 'layer_counts', 'MaskParametrization', 'mask_parametrization', 'apply_masks',
-           'remove_masks', 'eval_mode', 'masked_params', 'masked_forward', 'float64_leaves', 'to_torch_prune',
-           'shuffle_masks']
+           'Prunable', 'prunable', 'uncovered', 'coverage_note', 'Protect', 'resolve_density', 'Masks',
+           'MaskMismatchError', 'n_keep', 'topk_masks', 'layer_densities', 'layer_counts', 'MaskParametrization',
+           'mask_parametrization', 'apply_masks', 'remove_masks', 'eval_mode', 'masked_params', 'masked_forward',
+           'float64_leaves', 'to_torch_prune', 'shuffle_masks']
 
 # %% ../nbs/00_masks.ipynb #7cda0103
 PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
@@ -82,6 +82,22 @@ def prunable(model:nn.Module,             # any network
         raise ValueError(f"every prunable layer of {type(model).__name__} is protected or excluded "
                          f"({len(found)} found); relax protect_first/protect_last/protect_shortcuts/exclude.")
     return out
+
+# %% ../nbs/00_masks.ipynb #9ec03edb
+def uncovered(model:nn.Module) -> dict[str, int]:
+    "Weight tensors (two or more dimensions) that no prunable layer owns, by `named_parameters` name, with their sizes"
+    held = {id(trainable_weight(m)) for _, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES)}
+    return {n: p.numel() for n, p in model.named_parameters() if p.dim() >= 2 and id(p) not in held}
+
+def coverage_note(model:nn.Module) -> str|None:
+    "One sentence on the weights `prune` leaves alone, or None when it covers every weight tensor"
+    unc = uncovered(model)
+    if not unc: return None
+    n = sum(unc.values())
+    cov = sum(trainable_weight(m).numel() for _, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES))
+    names = ", ".join(list(unc)[:4]) + (f" and {len(unc) - 4} more" if len(unc) > 4 else "")
+    return (f"{len(unc)} weight tensor{'s' * (len(unc) > 1)} ({n:,} weights, {n / (n + cov):.1%} of all weight tensors) "
+            f"{'are' if len(unc) > 1 else 'is'} not pruned and not counted in the density: {names}")
 
 # %% ../nbs/00_masks.ipynb #1462b935
 @dataclass(frozen=True)
@@ -171,6 +187,9 @@ def _repr(self) -> str:
         lines.append(f"{r['name']:<{w}}  {str(r['shape']):>18}  {r['kept']:>10} / {r['numel']:<10} {r['density']:>8.4f}{flag}")
     lines.append(f"{'total':<{w}}  {'':>18}  {self.kept:>10} / {self.total:<10} {self.density:>8.4f}"
                  f"  (compression {self.compression:.4g})")
+    if unc := self.meta.get("uncovered"):
+        lines.append(f"not pruned, not counted: {len(unc)} weight tensor{'s' * (len(unc) > 1)} of {sum(unc.values()):,} "
+                     f"weights ({', '.join(list(unc)[:3])}{' …' if len(unc) > 3 else ''})")
     return "\n".join(lines)
 
 def _repr_html(self) -> str:
@@ -184,6 +203,9 @@ def _repr_html(self) -> str:
     foot = (f"<tr><th>total</th><th></th><th>{self.total:,}</th><th>{self.kept:,}</th><th>{self.density:.4f}</th>"
             f"<th>compression {self.compression:.4g}</th></tr>")
     note = f"<p style='color:#c00'>collapsed: {', '.join(self.collapsed)}</p>" if self.collapsed else ""
+    if unc := self.meta.get("uncovered"):
+        note += (f"<p>not pruned, not counted: {len(unc)} weight tensors of {sum(unc.values()):,} weights "
+                 f"(<code>{'</code>, <code>'.join(list(unc)[:3])}</code>{' …' if len(unc) > 3 else ''})</p>")
     return f"<table>{head}{''.join(cells)}{foot}</table>{note}"
 
 Masks.rows, Masks.summary, Masks.__repr__, Masks._repr_html_ = _rows, _summary, _repr, _repr_html

@@ -10,7 +10,7 @@ from typing import Callable, Iterator, NamedTuple
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .masks import (Masks, Protect, prunable, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS, LAYER_DENSITIES,
+from .masks import (Masks, Protect, prunable, uncovered, coverage_note, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS, LAYER_DENSITIES,
                              layer_counts)
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch
@@ -18,9 +18,9 @@ from .scores import SCORES
 from .checks import check_model, check_batch, accepted_options, check_options, input_errors, delegates
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'CollapseWarning', 'check_scores',
-           'ZeroScoreWarning', 'break_zero_ties', 'Step', 'PruneRun', 'prune_steps', 'prune', 'survival_scores',
-           'Ranked', 'ScoreCache']
+__all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'UncoveredWarning', 'CollapseWarning',
+           'check_scores', 'ZeroScoreWarning', 'break_zero_ties', 'Step', 'PruneRun', 'prune_steps', 'prune',
+           'survival_scores', 'Ranked', 'ScoreCache']
 
 # %% ../nbs/06_prune.ipynb #c3508d13
 SCHEDULES = {  # density after a fraction t of the steps, going from `start` to `end`
@@ -36,6 +36,9 @@ def schedule_densities(schedule:str, end:float, T:int, start:float=1.0) -> list[
 # %% ../nbs/06_prune.ipynb #79fcebf0
 class ScoreError(RuntimeError):
     "Scores that cannot be ranked"
+
+class UncoveredWarning(UserWarning):
+    "The model has weight tensors that `prune` does not cover (and the density does not count)"
 
 class CollapseWarning(UserWarning):
     "A mask that keeps no weight of some layer (the network computes a constant after it)"
@@ -261,6 +264,9 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
                         seed=seed, sanity=sanity, min_density=run.min_density, **{k: v for k, v in protect.flags.items() if v},
                         **({"count": run.count} if run.count != "round" else {}),
                         **({"layer_density": run.layer_density} if run.layer_density else {}))
+    if note := coverage_note(model):                              # attention in-projections, RNN weights, embeddings, …
+        current.meta["uncovered"] = uncovered(model)
+        warnings.warn(f"{method}: {note}. Only Conv/Linear weights are pruned for now.", UncoveredWarning, stacklevel=2)
     return current
 
 # %% ../nbs/06_prune.ipynb #5ba52357

@@ -89,3 +89,20 @@ def test_a_zero_initialised_classifier_is_named():
     with torch.no_grad(): net.fc2.weight.zero_(); net.fc2.bias.zero_()      # torchvision's ViT head, timm's Mixer head
     with pytest.raises(ScoreError, match=r"'fc2.weight' is all zero \(initialised to zero.*Re-initialise it"):
         prune(net, "synflow", 0.1, progress=False)
+
+
+def test_weights_that_are_not_pruned_are_reported():
+    "Finding 3: MultiheadAttention's in-projection, RNN weights and embeddings stay dense; say so, with their share"
+    net = init_weights(TinyTransformer(), 0)
+    with pytest.warns(UserWarning, match=r"1 weight tensor \(768 weights, [\d.]+% of all weight tensors\) is not pruned.*enc.self_attn.in_proj_weight"):
+        m = prune(net, "magnitude", 0.1, progress=False)
+    assert m.meta["uncovered"] == {"enc.self_attn.in_proj_weight": 768}
+    assert "not pruned, not counted: 1 weight tensor of 768 weights" in repr(m)
+    lstm = nn.Sequential()
+    class RNNNet(nn.Module):
+        def __init__(self):
+            super().__init__(); self.rnn, self.fc = nn.GRU(4, 8, batch_first=True), nn.Linear(8, 2)
+        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+    with pytest.warns(UserWarning, match="2 weight tensors"):
+        m = prune(init_weights(RNNNet(), 0), "magnitude", 0.5, progress=False)
+    assert set(m.meta["uncovered"]) == {"rnn.weight_ih_l0", "rnn.weight_hh_l0"} and list(m) == ["fc.weight"]
