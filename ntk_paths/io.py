@@ -10,7 +10,7 @@ import torch
 from .checks import moved_names
 
 # %% auto #0
-__all__ = ['default_device', 'atomic_write', 'json_safe', 'append_jsonl', 'repair_jsonl', 'read_jsonl', 'FolderLock']
+__all__ = ['default_device', 'atomic_write', 'json_safe', 'append_jsonl', 'repair_jsonl', 'read_jsonl', 'DirLock', 'FolderLock']
 
 # %% ../nbs/00a_io.ipynb #8640d329
 def default_device() -> str:
@@ -18,6 +18,10 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 # %% ../nbs/00a_io.ipynb #ea217c9f
+def _umask() -> int:
+    u = os.umask(0o022); os.umask(u)
+    return u
+
 def atomic_write(path:str|Path,  # the file to (re)place
                  write,          # called with a binary file object open on a temporary file
                 )->Path:
@@ -27,6 +31,7 @@ def atomic_write(path:str|Path,  # the file to (re)place
     try:
         with os.fdopen(fd, "wb") as f:
             write(f); f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())       # as open() would make it (mkstemp makes 0600 whatever the umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
@@ -69,6 +74,22 @@ def read_jsonl(path:str|Path) -> list[dict]:
         if not isinstance(row, dict): raise ValueError(f"{path}, line {i}: expected a JSON object, got {type(row).__name__}")
         rows.append(row)
     return rows
+
+# %% ../nbs/00a_io.ipynb #f020de4e
+class DirLock:
+    "A short exclusive lock on a folder (flock on the folder itself; nothing is left behind)"
+    def __init__(self, folder:str|Path): self.folder, self.fd = Path(folder), None
+    def __enter__(self) -> DirLock:
+        try: import fcntl
+        except ImportError: return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.folder, os.O_RDONLY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+    def __exit__(self, *exc):
+        if self.fd is None: return
+        import fcntl
+        fcntl.flock(self.fd, fcntl.LOCK_UN); os.close(self.fd); self.fd = None
 
 # %% ../nbs/00a_io.ipynb #1f006717
 class FolderLock:

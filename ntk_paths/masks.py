@@ -17,7 +17,7 @@ from torch import nn, Tensor
 from torch.nn.utils import parametrize
 import torch.nn.utils.prune as torch_prune
 from torch.func import functional_call
-from .io import atomic_write
+from .io import atomic_write, DirLock
 from .checks import moved_names
 
 # %% auto #0
@@ -582,8 +582,9 @@ def _save(self, path) -> Path:
         raise ValueError(f"masks.meta must hold plain JSON data (numbers, strings, lists, dicts; no NaN or inf): {e}") from None
     bits = {k: {"shape": list(m.shape), "bits": torch.from_numpy(np.packbits(m.cpu().numpy().ravel()))} for k, m in self.items()}
     payload = {"format": _FORMAT, "meta": self.meta, "masks": bits, "sha256": _digest(bits)}
-    atomic_write(path, lambda f: torch.save(payload, f))
-    atomic_write(path.with_suffix(".json"), lambda f: f.write(summary.encode()))
+    with DirLock(path.parent):                # two saves to one path cannot leave the .pt of one and the .json of the other
+        atomic_write(path, lambda f: torch.save(payload, f))
+        atomic_write(path.with_suffix(".json"), lambda f: f.write(summary.encode()))
     return path
 
 def _load(path, model:nn.Module|None=None) -> Masks:

@@ -471,6 +471,7 @@ def ntk_eigvals(model_or_kernel,                 # a model (then give x), or a k
     "Eigenvalues of the NTK (full kernel, all K outputs), largest first"
     solver = renamed_option(solver, method, "solver", "method", "exact")
     if solver not in ("exact", "lanczos"): raise ValueError(f"solver must be 'exact' or 'lanczos', got {solver!r}")
+    check_count(k, "k")                                  # k=-1 would drop the smallest eigenvalue, k=0 return them all
     if isinstance(model_or_kernel, Tensor):
         th = model_or_kernel
         M = ntk_matrix(th) if th.dim() == 4 else th

@@ -12,7 +12,7 @@ from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
 from .masks import (Masks, PRUNABLE_TYPES, prunable, trainable_weight, weight_path, masked_forward, eval_mode,
                              BATCH_NORMS, float64_leaves)
-from .checks import input_shape_of, moved_names
+from .checks import input_shape_of, moved_names, check_model
 from .linalg import lanczos
 
 # %% auto #0
@@ -221,7 +221,12 @@ def squared_pass(model:nn.Module,           # a ReLU network; not modified
 
 def path_kernel_trace(model:nn.Module, masks:Masks|None=None, bias:bool=False, input_shape:tuple|None=None) -> float:
     "Tr Π = Σ_j ∂R₂/∂(θ_j²), in one forward and backward pass"
-    return float(sum(g.sum() for g in squared_pass(model, masks, bias, input_shape)[1].values()))
+    check_model(model)                                   # NaN or infinite weights are named, not returned as nan
+    t = float(sum(g.sum() for g in squared_pass(model, masks, bias, input_shape)[1].values()))
+    if not math.isfinite(t):
+        raise ValueError(f"Tr Π overflowed to {t} even in float64: the products of squared weights along the paths of this "
+                         f"{type(model).__name__} exceed 1e308; rescale the weights or use a shallower model")
+    return t
 
 # %% ../nbs/04_paths.ipynb #2ae1d479
 MAX_PATHS = 2_000_000

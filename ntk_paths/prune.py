@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_prune.ipynb #9d8713b5
 from __future__ import annotations
-import copy, inspect, warnings
+import copy, inspect, math, warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator, NamedTuple
 import torch
@@ -171,6 +171,11 @@ class PruneRun:
             current = after
 
 # %% ../nbs/06_prune.ipynb #9a30db08
+def _held_masks(model:nn.Module) -> Masks|None:
+    "The masks that `apply_masks` or `torch.nn.utils.prune` put on `model`, if any"
+    try: return Masks.from_model(model)
+    except ValueError: return None
+
 def prune_steps(model:nn.Module,            # any network with Conv/Linear layers; not modified
                 method:str,                 # a name from `SCORES`
                 density:float|None=None,    # fraction of prunable weights to keep
@@ -221,7 +226,10 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
         check_batch(model, x, y, num_classes=getattr(data, "num_classes", None), what="the pruning data")
         if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
     protect = protect or Protect()
-    start = (masks.check(model) if masks is not None else Masks.ones(model, **protect.flags)).to(next(model.parameters()).device)
+    start = masks.check(model) if masks is not None else Masks.ones(model, **protect.flags)
+    if masks is None and (held := _held_masks(model)):   # masks already on the model (apply_masks, torch.nn.utils.prune):
+        start = Masks({n: m & held[n].to(m.device) if n in held else m for n, m in start.items()})   # every method starts there
+    start = start.to(next(model.parameters()).device)
     if d > start.density: raise ValueError(f"the starting masks keep density {start.density:.4g}; cannot prune up to {d:.4g}")
     return PruneRun(model, method, d, T, schedule, scope, start, batch, x, options,
                     generator if generator is not None else torch.Generator().manual_seed(seed), min_density, invert, input_shape, count,
@@ -305,6 +313,7 @@ class Ranked:
 
     def masks(self, density:float) -> Masks:
         "Exactly round(density · total) weights: the top of the survival ranking"
+        if math.isclose(density, self.floor, rel_tol=1e-9): density = max(density, self.floor)   # a log slider's end: 10^log10(f)
         if not self.floor <= density <= 1: raise ValueError(f"density must be in [{self.floor:g}, 1], got {density}")
         k = n_keep(density, self.total)
         thr = self.sorted[k - 1]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_sweep.ipynb #c46a0175
 from __future__ import annotations
-import functools, json, math, os, re, sys, time, traceback, warnings
+import difflib, functools, json, math, os, re, sys, time, traceback, warnings
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import torch
@@ -75,6 +75,23 @@ class SweepConfig:
             if s not in (None, *SANITY): errs.append(f"unknown sanity check {s!r} (choose from none, {', '.join(SANITY)})")
         if not self.seeds: errs.append("seeds is empty")
         if self.count not in COUNTS: errs.append(f"count must be one of {COUNTS}, got {self.count!r}")
+        if self.recipe is None:                               # what train would refuse inside every run, refused here once
+            try: get_recipe(None, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, optimizer=self.optimizer,
+                            weight_decay=self.weight_decay)
+            except (ValueError, TypeError) as e: errs += [l.strip() for l in str(e).splitlines()[1:] or [str(e)]]
+        if self.device is not None:
+            try: dev = torch.device(self.device)
+            except (RuntimeError, TypeError): errs.append(f"device {self.device!r} is not a torch device (cpu, cuda, cuda:1, mps)")
+            else:
+                if dev.type == "cuda" and not torch.cuda.is_available(): errs.append(f"device {self.device!r}: CUDA is not available here")
+                if dev.type == "mps" and not torch.backends.mps.is_available(): errs.append(f"device {self.device!r}: MPS is not available here")
+        for m in self.iterations:
+            if m not in SCORES:
+                near = difflib.get_close_matches(m, list(SCORES), 1)
+                errs.append(f"iterations names an unknown method {m!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+                            + f"; methods: {', '.join(SCORES)}")
+            elif isinstance(self.iterations[m], bool) or not isinstance(self.iterations[m], int) or self.iterations[m] < 1:
+                errs.append(f"iterations[{m!r}] must be an integer >= 1, got {self.iterations[m]!r}")
         if self.layer_density not in (None, *LAYER_DENSITIES):
             errs.append(f"layer_density must be one of {LAYER_DENSITIES}, got {self.layer_density!r}")
         if len(set(self.methods)) != len(self.methods): errs.append("a method is listed twice")
@@ -186,10 +203,12 @@ def _read_meta(out:Path) -> dict:
     "The contents of `out/sweep.json`, or an error naming the file and the line where it is broken"
     try: meta = json.loads((out / META).read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(f"{out / META} is damaged (line {e.lineno}, column {e.colno}: {e.msg}). Fix that line, or move the "
-                         f"file away and run the same sweep again: the finished runs in {out / RESULTS} are kept.") from None
+        raise ValueError(f"{out / META} is damaged (line {e.lineno}, column {e.colno}: {e.msg}). Fix that line, or run "
+                         f"with overwrite=True / --overwrite to set the finished runs of {out / RESULTS} aside (kept as .bak "
+                         "files) and start again.") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-        raise ValueError(f"{out / META} is damaged: it has no 'config' object. Move it away and run the same sweep again.")
+        raise ValueError(f"{out / META} is damaged: it has no 'config' object. Restore it, or run with overwrite=True / "
+                         "--overwrite to set the finished runs aside (kept as .bak files) and start again.")
     return meta
 
 def _backup(out:Path) -> list[Path]:
@@ -208,6 +227,10 @@ def _prepare(cfg:SweepConfig, out:Path, command:str, overwrite:bool):
     except OSError as e:
         raise PermissionError(f"cannot write the results to {out}: {e}. Choose another folder with out=/--out.") from None
     meta = dict(config=asdict(cfg), command=command, version=_version())
+    if not (out / META).exists() and not overwrite and (n := len(read_jsonl(out / RESULTS))):
+        raise ValueError(f"{out} holds {n} finished runs in {RESULTS} but no {META}, so nothing says which configuration "
+                         f"they belong to. Restore {out / META}, use another folder, or overwrite=True / --overwrite to set "
+                         "them aside (kept as .bak files).")
     if (out / META).exists() and not overwrite:
         defaults = asdict(SweepConfig())     # a field added since that folder was written reads as its default
         old = {k: _read_meta(out)["config"].get(k, d) for k, d in defaults.items()}

@@ -212,3 +212,88 @@ def test_bad_input(name, call, exc, words, files):
     msg = str(e.value)
     for w in words: assert w in msg, f"{name}: {w!r} not in {msg!r}"
     assert "Traceback" not in msg
+
+
+# ---- issue 26: silent wrong results of the newer surface, each failing before its fix ----
+import math as _math, os as _os, threading as _threading
+import torch.nn.utils.prune as _tp
+from ntk_paths import SweepConfig, sweep, ntk_eigvals, path_kernel_trace, Masks as _Masks, SCORES as _SCORES, load_digits as _digits
+from ntk_paths.prune import Ranked, survival_scores
+
+
+def test_a_folder_without_sweep_json_is_not_adopted(tmp_path):
+    cfg = SweepConfig(methods=["random"], densities=[0.1], seeds=[0], epochs=1)
+    sweep(cfg, tmp_path / "s", progress=False)
+    (tmp_path / "s" / "sweep.json").unlink()
+    with pytest.raises(ValueError, match=r"holds 2 finished runs in results.jsonl but no sweep.json"):
+        sweep(SweepConfig(methods=["random"], densities=[0.1], seeds=[0], epochs=7), tmp_path / "s", progress=False)
+    assert not (tmp_path / "s" / "sweep.json").exists()                      # nothing claims 7 epochs
+
+
+def test_method_typos_in_iterations_are_refused():
+    with pytest.raises(ValueError, match=r"iterations names an unknown method 'synflw' \(did you mean 'synflow'\?\)"):
+        SweepConfig(iterations={"synflw": 2}).validate()
+    with pytest.raises(ValueError, match=r"iterations\['synflow'\] must be an integer >= 1"):
+        SweepConfig(iterations={"synflow": 0}).validate()
+
+
+def test_training_settings_are_checked_before_the_first_run(tmp_path):
+    for bad, words in [(dict(epochs=0), "epochs must be an integer >= 1"), (dict(lr=-1.0), "lr must be a number > 0"),
+                       (dict(batch_size=0), "batch_size must be an integer >= 1"), (dict(optimizer="sgdd"), "optimizer must be one of"),
+                       (dict(device="cuda:7" if not torch.cuda.is_available() else "nope"), "device")]:
+        with pytest.raises(ValueError, match=words):
+            sweep(SweepConfig(methods=["random"], densities=[0.1], seeds=[0], **bad), tmp_path / "t", progress=False)
+        assert not (tmp_path / "t").exists()                                  # refused before anything was written
+
+
+def test_ntk_eigvals_refuses_k_below_one():
+    th = torch.eye(4)
+    for k in (-1, 0):
+        with pytest.raises(ValueError, match="k must be an integer >= 1"): ntk_eigvals(th, k=k)
+    assert len(ntk_eigvals(th, k=4)) == 4
+
+
+def test_path_kernel_trace_of_nan_weights_is_an_error():
+    net = init_weights(MLP((4, 8, 2)), 0)
+    with torch.no_grad(): net.fc1.weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"): path_kernel_trace(net)
+
+
+def test_concurrent_saves_to_one_path_leave_a_matching_pair(tmp_path):
+    import json as _json
+    masks = [_Masks({"w": torch.rand(64, 64, generator=torch.Generator().manual_seed(i)) < (i + 1) / 10}) for i in range(8)]
+    for _ in range(3):
+        ts = [_threading.Thread(target=m.save, args=(tmp_path / "m.pt",)) for m in masks]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        assert _Masks.load(tmp_path / "m.pt").kept == _json.loads((tmp_path / "m.json").read_text())["kept"]
+
+
+def test_files_take_the_umask_mode(tmp_path):
+    old = _os.umask(0o022)
+    try:
+        _Masks({"w": torch.ones(3, 3, dtype=torch.bool)}).save(tmp_path / "m.pt")
+        sweep(SweepConfig(methods=["random"], densities=[0.5], seeds=[0], epochs=1), tmp_path / "s", progress=False)
+    finally: _os.umask(old)
+    for f in (tmp_path / "m.pt", tmp_path / "m.json", tmp_path / "s" / "sweep.json"):
+        assert f.stat().st_mode & 0o777 == 0o644, f
+
+
+def test_the_explorer_slider_end_is_inside_the_floor():
+    net = init_weights(MLP((20, 30, 10)), 0)
+    floor = 0.0022
+    r = Ranked(survival_scores(net, "synflow", floor, iterations=3, progress=False), floor, {})
+    d = 10 ** _math.log10(floor)                                                # 0.0021999…: the slider's leftmost value
+    assert d < floor and r.masks(d).kept == _math.floor(floor * r.total + 0.5)
+
+
+@pytest.mark.parametrize("method", list(_SCORES))
+def test_every_method_starts_from_a_torch_prune_mask(method):
+    data = _digits()
+    net = init_weights(MLP(), 0)
+    _tp.random_unstructured(net.fc1, "weight", 0.5)
+    held = net.fc1.weight_mask.bool().clone()
+    m = prune(net, method, 0.1, data=data if _SCORES[method].data != "none" else None,
+              iterations=None if _SCORES[method].iterations == 1 else 2, progress=False)
+    assert int((m["fc1.weight"] & ~held).sum()) == 0, "kept weights that torch.nn.utils.prune had removed"
+    assert m.kept == round(0.1 * m.total)
