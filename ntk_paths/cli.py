@@ -137,7 +137,14 @@ def cmd_sweep(a) -> int:
                 overwrite=a.overwrite, progress=not a.quiet, executor=ex)
     print(res.table())
     print("\nwrote " + ", ".join(str(p) for p in res.save_plots(a.out)))
-    return 0
+    return _failed_status(res, a.out)
+
+def _failed_status(res, out) -> int:
+    "1 (and a line saying so) when runs failed: a script or a scheduler must see it"
+    if not (bad := res.failed()): return 0
+    print(f"\n{len(bad)} run{'s' * (len(bad) > 1)} failed (see above); run the same command with --retry-failed to run "
+          f"{'them' if len(bad) > 1 else 'it'} again", file=sys.stderr)
+    return 1
 
 # %% ../nbs/10_cli.ipynb #a51d6b89
 def cmd_plot(a) -> int:
@@ -245,7 +252,7 @@ def cmd_reproduce(a) -> int:
     atomic_write(Path(out) / "reproduction.md", lambda f: f.write((rep.table() + "\n").encode()))
     atomic_write(Path(out) / "reproduction.png", lambda f: plot_reproduction(rep).savefig(f, format="png", dpi=100, bbox_inches="tight"))
     print(f"\nresults in {out}, with reproduction.md and reproduction.png (run the same command to resume)")
-    return 0
+    return _failed_status(rep.results, out)
 
 def _reproduce_parser(sub) -> argparse.ArgumentParser:
     "The `reproduce` subcommand"

@@ -4,8 +4,8 @@
 
 # %% ../nbs/09b_executors.ipynb #2429e66c
 from __future__ import annotations
-import concurrent.futures as cf, multiprocessing as mp, os
-from concurrent.futures.process import BrokenProcessPool
+import multiprocessing as mp, os, threading, time
+from multiprocessing.connection import wait
 from typing import Callable, Iterator
 import torch
 from .checks import accepted_options, check_options, check_count
@@ -32,14 +32,19 @@ class LocalExecutor(Executor):
         for run in runs: yield fn(*shared, run)
 
 # %% ../nbs/09b_executors.ipynb #e0acf61e
-_WORKER = {}
+def _orphan_watch(driver:int):
+    "End this worker once its driver is gone (a killed driver must not leave workers holding memory or a GPU)"
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != driver: os._exit(3)
 
-def _worker_init(fn, shared, threads):
+def _worker(fn, shared, threads:int, conn, driver:int):
+    "A worker process: runs what the driver sends over `conn`, one at a time, until it sends None"
     torch.set_num_threads(threads)
-    _WORKER.update(fn=fn, shared=shared)
-
-def _worker_run(run):
-    return _WORKER["fn"](*_WORKER["shared"], run)
+    threading.Thread(target=_orphan_watch, args=(driver,), daemon=True).start()
+    while (msg := conn.recv()) is not None:
+        i, run = msg
+        conn.send((i, fn(*shared, run)))
 
 class ProcessExecutor(Executor):
     "`workers` worker processes on this machine, each with `threads` torch threads (default: an equal share of the cores)"
@@ -48,24 +53,47 @@ class ProcessExecutor(Executor):
         self.workers, self.retries = check_count(workers, "workers", allow_none=False), check_count(retries, "retries", 0, False)
         self.threads = check_count(threads, "threads") or max(1, (os.cpu_count() or 1) // workers)
 
+    def _start(self, ctx, fn, shared):
+        here, there = ctx.Pipe()
+        p = ctx.Process(target=_worker, args=(fn, shared, self.threads, there, os.getpid()), daemon=True)
+        p.start(); there.close()
+        return p, here
+
     def map(self, fn, shared, runs, lost, gpu=False):
-        tries, pending = {}, list(runs)
-        while pending:
-            pool = cf.ProcessPoolExecutor(min(self.workers, len(pending)), mp_context=mp.get_context("spawn"),
-                                          initializer=_worker_init, initargs=(fn, shared, self.threads))
-            futures = {pool.submit(_worker_run, run): run for run in pending}
-            pending = []
-            try:
-                for f in cf.as_completed(futures):
-                    run = futures[f]
-                    try: row = f.result()
-                    except BrokenProcessPool:                      # a worker died: try this run again, a bounded number of times
-                        k = tries[id(run)] = tries.get(id(run), 0) + 1
-                        if k <= self.retries: pending.append(run)
-                        else: yield lost(run, f"its worker process died {k} times")
-                        continue
-                    yield row
-            finally: pool.shutdown(wait=True, cancel_futures=True)
+        ctx = mp.get_context("spawn")
+        queue, tries, busy = list(enumerate(runs)), {}, {}            # busy: worker -> (index, run) it was sent
+        ws = [self._start(ctx, fn, shared) for _ in range(min(self.workers, len(runs)))]
+        idle, left = list(range(len(ws))), len(runs)
+        try:
+            while left:
+                while idle and queue:                                   # each worker is given one run at a time,
+                    w = idle.pop(); busy[w] = queue.pop(0); ws[w][1].send(busy[w])   # so a death costs that run alone
+                ready = wait([ws[w][1] for w in busy] + [ws[w][0].sentinel for w in busy])
+                for w in list(busy):
+                    p, conn = ws[w]
+                    if conn in ready:
+                        try: _, row = conn.recv()
+                        except (EOFError, OSError): pass                # died while answering: as below
+                        else:
+                            del busy[w]; idle.append(w); left -= 1
+                            yield row
+                            continue
+                    if p.sentinel in ready or not p.is_alive():
+                        i, run = busy.pop(w)
+                        k = tries[i] = tries.get(i, 0) + 1
+                        if k <= self.retries: queue.insert(0, (i, run))
+                        else:
+                            left -= 1
+                            yield lost(run, f"its worker process died {k} times")
+                        conn.close(); p.join(1)
+                        ws[w] = self._start(ctx, fn, shared); idle.append(w)
+        finally:
+            for p, conn in ws:
+                try: conn.send(None)
+                except (OSError, ValueError): pass
+            for p, conn in ws:
+                p.join(5)
+                if p.is_alive(): p.terminate(); p.join(5)
 
 # %% ../nbs/09b_executors.ipynb #15ed66d6
 def _ray():

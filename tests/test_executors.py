@@ -123,3 +123,57 @@ def test_a_killed_ray_driver_resumes(cluster, tmp_path):
 def test_without_ray_the_ray_executor_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)          # as if Ray were not installed
     with pytest.raises(ImportError, match=r'the ray executor needs Ray: pip install -e "\.\[ray\]"'): get_executor("ray")
+
+
+# ---- issue 26: a worker killed twice costs its own run only; a killed driver takes its workers with it ----
+def _dies_twice(marker, run):
+    "Kills its own worker process the first two times it is given x == 3"
+    if run["x"] == 3:
+        n = len(list(Path(marker).parent.glob(Path(marker).name + "*")))
+        if n < 2: Path(f"{marker}{n}").touch(); os._exit(1)
+    time.sleep(0.05)
+    return dict(run, y=run["x"])
+
+
+def test_a_worker_killed_twice_writes_off_its_own_run_only(tmp_path):
+    lost = lambda run, why: dict(run, y=None, why=why)
+    rows = list(ProcessExecutor(2, 1, retries=1).map(_dies_twice, (str(tmp_path / "died"),), [dict(x=k) for k in range(8)], lost))
+    assert len(rows) == 8
+    assert [r for r in rows if r["y"] is None] == [dict(x=3, y=None, why="its worker process died 2 times")]
+    assert sorted(r["y"] for r in rows if r["y"] is not None) == [0, 1, 2, 4, 5, 6, 7]
+
+
+def _sleeps(folder, run):
+    Path(folder, f"worker-{os.getpid()}").touch()
+    time.sleep(120)
+    return run
+
+
+DRIVER = """
+import sys
+from ntk_paths.executors import ProcessExecutor
+sys.path.insert(0, sys.argv[2])
+from test_executors import _sleeps
+list(ProcessExecutor(2, 1).map(_sleeps, (sys.argv[1],), [dict(x=k) for k in range(4)], lambda r, w: r))
+"""
+
+
+def test_workers_exit_when_their_driver_is_killed(tmp_path):
+    p = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path), str(Path(__file__).parent)])
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(tmp_path.glob("worker-*"))) < 2 and p.poll() is None: time.sleep(0.1)
+    pids = [int(f.name.split("-")[1]) for f in tmp_path.glob("worker-*")]
+    assert len(pids) == 2, f"the workers did not start (driver exit code {p.poll()})"
+    p.send_signal(signal.SIGKILL); p.wait()
+    def alive(pid):
+        try: os.kill(pid, 0); return True
+        except ProcessLookupError: return False
+    deadline = time.time() + 15
+    while time.time() < deadline and any(alive(q) for q in pids): time.sleep(0.2)
+    assert not any(alive(q) for q in pids), "worker processes outlived their killed driver"
+
+
+def test_a_sweep_with_failed_runs_exits_1(tmp_path):
+    r = subprocess.run([EXE, "sweep", "--methods", "random", "--densities", "1e-9", "--seeds", "0", "--epochs", "1",
+                        "--out", str(tmp_path / "s"), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "1 run failed" in r.stderr and "--retry-failed" in r.stderr, (r.returncode, r.stderr[-500:])
