@@ -4,7 +4,7 @@
 
 # %% ../nbs/09b_executors.ipynb #2429e66c
 from __future__ import annotations
-import multiprocessing as mp, os, threading, time
+import multiprocessing as mp, os, socket, threading, time
 from multiprocessing.connection import wait
 from typing import Callable, Iterator
 import torch
@@ -112,11 +112,34 @@ class RayExecutor(Executor):
         _ray()
         self.address, self.cpus, self.retries = address, check_count(cpus, "cpus", allow_none=False), check_count(retries, "retries", 0, False)
 
+    def _connect(self, ray):
+        "ray.init, with an address that does not answer refused within seconds (Ray itself waits minutes)"
+        if self.address not in (None, "auto", "local") and not self.address.startswith("ray://"):
+            host, _, port = self.address.rpartition(":")
+            try: socket.create_connection((host or "127.0.0.1", int(port)), timeout=10).close()
+            except (OSError, ValueError) as e:
+                raise ValueError(f"no Ray cluster answers at {self.address} ({type(e).__name__}: {e}). Start one there with "
+                                 "`ray start --head --port PORT`, check the address (HOST:PORT of the head), or leave "
+                                 "--address out for a private cluster on this machine.") from None
+        try: ray.init(address=self.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except ConnectionError as e:
+            raise ValueError(f"cannot connect to Ray at {self.address!r}: {str(e).splitlines()[0]}") from None
+
+    def _check_fits(self, ray, gpu:bool):
+        "Refuse a request no node of the cluster can meet (Ray would wait for it forever)"
+        nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+        if not any(n.get("CPU", 0) >= self.cpus and (not gpu or n.get("GPU", 0) >= 1) for n in nodes):
+            have = "; ".join(f"{n.get('CPU', 0):g} CPUs, {n.get('GPU', 0):g} GPUs" for n in nodes) or "no live node"
+            raise ValueError(f"no node of the Ray cluster has {self.cpus} CPUs{' and a GPU' if gpu else ''} for one run "
+                             f"(its nodes: {have}); lower --cpus-per-run{' or run on the CPU' if gpu else ''}, or add a node "
+                             "that has them")
+
     def map(self, fn, shared, runs, lost, gpu=False):
         ray = _ray()
         own = not ray.is_initialized()
-        if own: ray.init(address=self.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        if own: self._connect(ray)
         try:
+            self._check_fits(ray, gpu)
             ref = ray.put(shared)
             task = ray.remote(num_cpus=self.cpus, num_gpus=1 if gpu else 0, max_retries=self.retries)(_ray_task)
             todo = {task.remote(fn, ref, run, self.cpus): run for run in runs}

@@ -177,3 +177,22 @@ def test_a_sweep_with_failed_runs_exits_1(tmp_path):
     r = subprocess.run([EXE, "sweep", "--methods", "random", "--densities", "1e-9", "--seeds", "0", "--epochs", "1",
                         "--out", str(tmp_path / "s"), "--quiet"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "1 run failed" in r.stderr and "--retry-failed" in r.stderr, (r.returncode, r.stderr[-500:])
+
+
+def test_an_unreachable_ray_address_is_refused_quickly():
+    pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[ray]")')
+    from ntk_paths.executors import RayExecutor
+    t = time.time()
+    with pytest.raises(ValueError, match=r"no Ray cluster answers at 127\.0\.0\.1:\d+ .*ray start --head"):
+        list(RayExecutor(address=f"127.0.0.1:{_free_port()}").map(_dies_once, ("x",), [dict(x=1)], lambda r, w: r))
+    assert time.time() - t < 30
+
+
+def test_an_infeasible_ray_request_is_refused_with_the_clusters_resources(cluster):
+    from ntk_paths.executors import RayExecutor
+    t = time.time()
+    with pytest.raises(ValueError, match=r"no node of the Ray cluster has 64 CPUs for one run \(its nodes: 2 CPUs, 0 GPUs\)"):
+        list(RayExecutor(address=cluster, cpus=64).map(_dies_once, ("x",), [dict(x=1)], lambda r, w: r))
+    with pytest.raises(ValueError, match=r"has 1 CPUs and a GPU"):
+        list(RayExecutor(address=cluster).map(_dies_once, ("x",), [dict(x=1)], lambda r, w: r, gpu=True))
+    assert time.time() - t < 60
