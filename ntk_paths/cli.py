@@ -89,7 +89,7 @@ def _prune_setup(a):
     shape, k = SHAPES[a.dataset]
     data = None
     if SCORES[a.method].data != "none":
-        data = load_dataset(a.dataset, **({"download": True} if a.download and a.dataset in TORCHVISION else {}))
+        data = load_dataset(a.dataset, **({"root": a.data, "download": a.download} if a.dataset in TORCHVISION else {}))
         shape, k = data.input_shape, data.num_classes
     shape, k = tuple(a.input_shape or shape), a.num_classes or k
     if data is not None and (shape, k) != (data.input_shape, data.num_classes):
@@ -208,6 +208,7 @@ def _prune_parser(sub) -> argparse.ArgumentParser:
                    help="kept weights per step: round(d·N), or official (N - int((1-d)·N), as the reference code)")
     r.add_argument("--input-shape", type=_ints, default=None, help="one input's shape, e.g. 3,32,32 (default: the dataset's)")
     r.add_argument("--num-classes", type=int, default=None, help="number of outputs (default: the dataset's)")
+    r.add_argument("--data", default="data", help="the folder of a torchvision dataset's files (default: data)")
     r.add_argument("--download", action="store_true", help="fetch a torchvision dataset if it is missing (needs internet)")
     r.add_argument("--out", default=None, help="mask file to write (e.g. masks.pt)")
     r.add_argument("--quiet", action="store_true")
