@@ -65,8 +65,11 @@ def prunable(model:nn.Module,             # any network
              protect_shortcuts:bool=False,# keep layers whose name contains "shortcut" or "downsample" dense
              exclude:str|Iterable[str]=(),# regular expressions; matching weight names stay dense
             )->dict[str, Prunable]:       # prunable weights by `state_dict` name, in registration order
-    "The weights ntk_paths may prune in `model`"
-    found = [(n, m) for n, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES)]
+    "The weights ntk_paths may prune in `model`; a weight shared by several layers (tied) once, under its first name"
+    found, seen = [], set()
+    for n, m in model.named_modules():
+        if isinstance(m, PRUNABLE_TYPES) and id(trainable_weight(m)) not in seen:
+            seen.add(id(trainable_weight(m))); found.append((n, m))
     if not found:
         raise ValueError(f"{type(model).__name__} has no prunable layer: ntk_paths prunes the weights of "
                          "Conv1d/Conv2d/Conv3d and Linear modules and found none. Pass a model that has some.")
@@ -447,14 +450,21 @@ def apply_masks(model:nn.Module, masks:Masks) -> nn.Module:
     masks.check(model)
     found = prunable(model)
     for name, mask in masks.items():
-        m = found[name].module
-        mask = mask.to(found[name].weight.device)
-        if (p := mask_parametrization(m)) is not None: p.mask.copy_(mask)
-        elif hasattr(m, "weight_orig"):
-            raise ValueError(f"{name} is already pruned with torch.nn.utils.prune; call "
-                             "torch.nn.utils.prune.remove on it first, or use Masks.from_model to read its mask")
-        else: parametrize.register_parametrization(m, "weight", MaskParametrization(mask))
+        w = found[name].weight
+        mask = mask.to(w.device)
+        for m in _holders(model, w):                   # a tied weight is masked in every layer that uses it
+            if (p := mask_parametrization(m)) is not None: p.mask.copy_(mask)
+            elif hasattr(m, "weight_orig"):
+                raise ValueError(f"{name} is already pruned with torch.nn.utils.prune; call "
+                                 "torch.nn.utils.prune.remove on it first, or use Masks.from_model to read its mask")
+            else: parametrize.register_parametrization(m, "weight", MaskParametrization(mask))
     return model
+
+def _holders(model:nn.Module, w:Tensor) -> list[nn.Module]:
+    "Every module whose `weight` is the parameter `w` (embeddings and other layers tied to it included)"
+    has = lambda m: "weight" in m._parameters or hasattr(m, "weight_orig") or parametrize.is_parametrized(m, "weight")
+    return [m for m in model.modules() if not isinstance(m, parametrize.ParametrizationList) and has(m)
+            and trainable_weight(m) is w]
 
 def _unmask(m:nn.Module, bake:bool):
     "Remove our parametrization from `m` without touching deep copies of it"
@@ -485,8 +495,10 @@ def _from_state_dict(sd:Mapping[str, Tensor]) -> Masks:
     return Masks(out)
 
 def _from_model(model:nn.Module) -> Masks:
-    "The masks applied to `model` by `apply_masks` or by `torch.nn.utils.prune`"
-    return _from_state_dict(model.state_dict())
+    "The masks applied to `model` by `apply_masks` or by `torch.nn.utils.prune` (a tied weight's once)"
+    held = _from_state_dict(model.state_dict())
+    names = set(prunable(model))
+    return Masks({k: v for k, v in held.items() if k in names}) if set(held) - names and set(held) & names else held
 
 Masks.from_state_dict, Masks.from_model = staticmethod(_from_state_dict), staticmethod(_from_model)
 

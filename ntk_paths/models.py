@@ -248,16 +248,19 @@ def sample_params(model:nn.Module,        # read only
                   generator=None,         # a CPU generator or a seed
                  )->dict[str, Tensor]:    # new values by `named_parameters` path
     "Fresh initial values for the Conv/Linear/normalisation parameters of `model`, without changing it"
-    g, out = _generator(generator), {}
+    g, out, seen = _generator(generator), {}, set()
+    names = {id(p): n for n, p in model.named_parameters()}
+    def put(path, t, value):                      # a tied Parameter once, under the name named_parameters gives it
+        if id(t) not in seen: seen.add(id(t)); out[names.get(id(t), path)] = value()
     for name, m in model.named_modules():
         pre = f"{name}." if name else ""
         if isinstance(m, PRUNABLE_TYPES):
             w = trainable_weight(m)
-            out[weight_path(name, m)] = _normal(w, g, math.sqrt(2.0 / w[0].numel()))
-            if m.bias is not None: out[pre + "bias"] = torch.zeros_like(m.bias)
+            put(weight_path(name, m), w, lambda: _normal(w, g, math.sqrt(2.0 / w[0].numel())))
+            if m.bias is not None: put(pre + "bias", m.bias, lambda: torch.zeros_like(m.bias))
         elif isinstance(m, NORM_TYPES):
-            if getattr(m, "weight", None) is not None: out[pre + "weight"] = torch.ones_like(m.weight)
-            if getattr(m, "bias", None) is not None: out[pre + "bias"] = torch.zeros_like(m.bias)
+            if getattr(m, "weight", None) is not None: put(pre + "weight", m.weight, lambda: torch.ones_like(m.weight))
+            if getattr(m, "bias", None) is not None: put(pre + "bias", m.bias, lambda: torch.zeros_like(m.bias))
     return out
 
 # %% ../nbs/01_models.ipynb #0a7101e9
@@ -268,11 +271,13 @@ def init_weights(model:nn.Module,                        # re-sampled in place
     "Re-sample all of `model`'s parameters reproducibly (Kaiming normal, zero bias, identity norms)"
     g = _generator(generator)
     params = dict(model.named_parameters())
-    for path, v in sample_params(model, g).items(): params[path].copy_(v)
+    fresh = sample_params(model, g)
+    for path, v in fresh.items(): params[path].copy_(v)
+    done = {id(params[p]) for p in fresh}
     for m in model.modules():
         if isinstance(m, NORM_TYPES) and getattr(m, "track_running_stats", False): m.reset_running_stats()
         elif not isinstance(m, (*PRUNABLE_TYPES, *NORM_TYPES)) and hasattr(m, "reset_parameters") \
-                and any(True for _ in m.parameters(recurse=False)):
+                and any(id(p) not in done for p in m.parameters(recurse=False)):   # an embedding tied to a Linear: sampled
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=g)))
                 m.reset_parameters()

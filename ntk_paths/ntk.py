@@ -336,6 +336,11 @@ def _unmasked_weight(net:_Net, name:str) -> bool:
 def _structured(net:_Net) -> Kernel|str:
     "Structured derivatives (above), or why they cannot handle this model"
     layers, unsupported = _structured_layers(net.model)
+    owners = {}
+    for name, m, _ in layers:
+        for p in m.parameters(): owners.setdefault(id(p), []).append(name)
+    if tied := [v for v in owners.values() if len(v) > 1]:        # its Jacobian is a sum over the layers: cross terms
+        return f"structured derivatives cannot handle a parameter shared by several layers ({' and '.join(tied[0])})"
     shapes = _shapes(net.model, net.params, layers, net.x) if not unsupported else None
     if unsupported: return "structured derivatives cannot handle " + ", ".join(unsupported)
     if shapes is None: return "structured derivatives cannot handle a layer called more than once or a Linear layer on non-2-D inputs"

@@ -154,9 +154,11 @@ SquaredNetwork._avg, SquaredNetwork._adaptive, SquaredNetwork._batch_norm = _squ
 # %% ../nbs/04_paths.ipynb #c6a37b4f
 def _weights(model:nn.Module) -> dict[str, tuple[str, nn.Module]]:
     "Every Conv/Linear weight by state_dict name -> (module name, module); refuses other parametrised modules"
-    out = {}
+    out, seen = {}, set()
     for name, m in model.named_modules():
-        if isinstance(m, PRUNABLE_TYPES): out[f"{name}.weight" if name else "weight"] = (name, m)
+        if isinstance(m, PRUNABLE_TYPES):
+            if id(trainable_weight(m)) in seen: continue          # a tied weight: one leaf, used wherever the weight is
+            seen.add(id(trainable_weight(m))); out[f"{name}.weight" if name else "weight"] = (name, m)
         elif isinstance(m, (*BATCH_NORMS, *PRUNABLE_TYPES)) or _is_container(m): continue
         elif any(True for _ in m.parameters(recurse=False)):
             raise NotImplementedError(f"{name or 'the model'} ({type(m).__name__}) has parameters the path decomposition "

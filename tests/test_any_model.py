@@ -106,3 +106,73 @@ def test_weights_that_are_not_pruned_are_reported():
     with pytest.warns(UserWarning, match="2 weight tensors"):
         m = prune(init_weights(RNNNet(), 0), "magnitude", 0.5, progress=False)
     assert set(m.meta["uncovered"]) == {"rnn.weight_ih_l0", "rnn.weight_hh_l0"} and list(m) == ["fc.weight"]
+
+
+# ---- tied weights (issue 25, finding 4; issue 26, finding 1) ----
+from ntk_paths import SCORES, Masks, apply_masks, empirical_ntk, prunable
+
+
+class Tied(nn.Module):
+    "An autoencoder-like net whose decoder reuses the encoder's Parameter (dec.weight = enc.weight)"
+    def __init__(self):
+        super().__init__()
+        self.enc, self.dec, self.head = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+        self.dec.weight = self.enc.weight
+        self.input_shape = (8,)
+    def forward(self, x): return self.head(torch.relu(self.dec(torch.relu(self.enc(x)))))
+
+
+class TiedLM(nn.Module):
+    "Token ids -> embedding -> linear -> output layer tied to the embedding"
+    def __init__(self, vocab=20, d=8):
+        super().__init__()
+        self.emb, self.mid, self.out = nn.Embedding(vocab, d), nn.Linear(d, d), nn.Linear(d, vocab, bias=False)
+        self.out.weight = self.emb.weight
+    def forward(self, t): return self.out(torch.relu(self.mid(self.emb(t).mean(1))))
+
+
+def jacobian_ntk(model, x):
+    "J Jᵀ from torch.func.jacrev over the model's unique parameters (float64), the reference"
+    params = {n: p.detach() for n, p in model.named_parameters()}          # one name per tied Parameter
+    jac = torch.func.jacrev(lambda p: torch.func.functional_call(model, p, (x,)))(params)
+    J = torch.cat([j.flatten(2) for j in jac.values()], 2)                 # (N, K, P)
+    return torch.einsum("nkp,mlp->nmkl", J, J)
+
+
+def test_the_ntk_of_a_tied_model_is_the_tied_kernel():
+    net = init_weights(Tied(), 0).double().eval()
+    x = torch.randn(5, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ref = jacobian_ntk(net, x)
+    for impl in ("auto", "jacobian"):
+        assert ((empirical_ntk(net, x, implementation=impl) - ref).abs().max() / ref.abs().max()) < 1e-10, impl
+
+
+def test_a_tied_weight_is_one_mask_counted_once():
+    net = init_weights(Tied(), 0)
+    assert list(prunable(net)) == ["enc.weight", "head.weight"]
+    m = prune(net, "magnitude", 0.5, progress=False)
+    assert m.total == 64 + 24 and m.kept == 44                               # 88 weights, not 152
+
+
+@pytest.mark.parametrize("method", list(SCORES))
+def test_every_method_works_on_a_tied_model(method):
+    net = init_weights(Tied(), 0)
+    data = (torch.randn(12, 8, generator=torch.Generator().manual_seed(1)), torch.arange(12) % 3)
+    m = prune(net, method, 0.3, data=data if SCORES[method].data != "none" else None, progress=False,
+              iterations=None if SCORES[method].iterations == 1 else 2)
+    assert m.kept == round(0.3 * 88) and set(m) == {"enc.weight", "head.weight"}
+
+
+def test_a_tied_weight_stays_pruned_in_every_layer_that_uses_it():
+    for net, key, layers in [(init_weights(Tied(), 0), "enc.weight", ("enc", "dec")),
+                             (init_weights(TiedLM(), 0), "out.weight", ("out", "emb"))]:
+        m = Masks({k: torch.rand(v.weight.shape, generator=torch.Generator().manual_seed(2)) < 0.3 for k, v in prunable(net).items()})
+        apply_masks(net, m)
+        x = torch.randn(4, 8) if isinstance(net, Tied) else torch.randint(0, 20, (4, 5))
+        opt = torch.optim.SGD(net.parameters(), lr=0.5, momentum=0.9, weight_decay=1e-3)
+        for _ in range(2):
+            opt.zero_grad(); net(x).square().sum().backward(); opt.step()
+        for layer in layers:
+            w = getattr(net, layer).weight
+            assert (w[~m[key]] == 0).all() and (w[m[key]] != 0).any(), layer
+        assert Masks.from_model(net) == m
