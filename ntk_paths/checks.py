@@ -51,6 +51,11 @@ def check_labels(y, n:int, num_classes:int|None=None, what:str="y") -> Tensor:
     if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
         raise TypeError(f"{what} must hold integer class indices (torch.long), got {y.dtype}; convert with {what}.long() "
                         "(or argmax over one-hot labels)")
+    if len(y) and int(y.min()) == -100:
+        raise ValueError(f"{what} holds the label -100 (cross-entropy's ignore_index, {int((y == -100).sum())} of them), which "
+                         "is no class: drop those examples (x[y != -100], y[y != -100]) before pruning or training")
+    if len(y) and int(y.min()) < 0:
+        raise ValueError(f"{what} holds negative labels (down to {int(y.min())}); class indices start at 0: remap them")
     if len(y) and num_classes is not None and (int(y.min()) < 0 or int(y.max()) >= num_classes):
         raise ValueError(f"{what} holds labels from {int(y.min())} to {int(y.max())}, outside 0 … {num_classes - 1} "
                          f"({num_classes} classes); remap them or give the model {int(y.max()) + 1} outputs")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_data_scores.ipynb #5846266a
 from __future__ import annotations
-import contextlib, re
+import contextlib, math, re
 from contextlib import contextmanager
 import torch
 from torch import nn, Tensor
@@ -79,6 +79,8 @@ saliency("force", iterations=60, data="labels", revives=True)(snip)
 @saliency("grasp", data="labels")
 def grasp(model, masks, *, data=None, temperature:float=200.0, bn="batch", **_):
     "GraSP: θ ⊙ Hg on logits / temperature; keep the largest (signed) scores"
+    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature divides the logits and must be a finite number > 0 (GraSP's is 200), got {temperature!r}")
     x, y = _labelled(model, data)
     found = prunable(model)   # g and H cover every Conv/Linear weight, protected layers included
     w = {n: (p.weight.detach() * (masks[n] if n in masks else 1)).requires_grad_() for n, p in found.items()}
@@ -94,6 +96,10 @@ def grasp(model, masks, *, data=None, temperature:float=200.0, bn="batch", **_):
 def prospr(model, masks, *, data=None, steps:int=3, lr:float=0.1, momentum:float=0.0, bn="batch", **_):
     "ProsPr: |∂L(θ'_M)/∂m| through M SGD steps from θ₀ ⊙ m on the pruning batch"
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0: raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    for k, v, hi in (("lr", lr, 10.0), ("momentum", momentum, 1.0)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= hi):
+            raise ValueError(f"ProsPr's {k} must be a finite number in [0, {hi:g}], got {v!r} "
+                             f"(its paper uses lr=0.1, momentum=0.9 or 0; a larger lr makes the SGD steps it looks through diverge)")
     x, y = _labelled(model, data)
     m = {n: masks[n].to(_weight_dtype(model)).requires_grad_() for n in masks}   # never the input's dtype (token ids)
     w = {p: t.detach().clone().requires_grad_() for p, t in model.named_parameters()}      # biases and BN train too

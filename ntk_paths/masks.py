@@ -68,6 +68,12 @@ def prunable(model:nn.Module,             # any network
     "The weights ntk_paths may prune in `model`; a weight shared by several layers (tied) once, under its first name"
     found, seen = [], set()
     for n, m in model.named_modules():
+        if isinstance(m, PRUNABLE_TYPES) and (hasattr(m, "weight_g") or (parametrize.is_parametrized(m, "weight")
+                                              and mask_parametrization(m) is None)):
+            raise ValueError(f"{n or type(m).__name__} ({type(m).__name__}) has a reparametrised weight (weight_norm, "
+                             "spectral_norm or another parametrization): its weight is computed, not a tensor to mask. "
+                             "Remove it first (torch.nn.utils.remove_weight_norm(m), or "
+                             "torch.nn.utils.parametrize.remove_parametrizations(m, 'weight')), and apply them again after pruning")
         if isinstance(m, PRUNABLE_TYPES) and id(trainable_weight(m)) not in seen:
             seen.add(id(trainable_weight(m))); found.append((n, m))
     if not found:
@@ -589,6 +595,9 @@ def _save(self, path) -> Path:
     "Write the masks to `path` and a JSON summary to `path` with suffix `.json`, atomically"
     path = Path(path)
     if path.suffix == ".json": raise ValueError("use another suffix than .json for the mask file (e.g. .pt); the summary goes to .json")
+    for p in (path, path.with_suffix(".json")):
+        if p.is_dir(): raise IsADirectoryError(f"{p} is a folder; the masks go to {path} and their summary to "
+                                               f"{path.with_suffix('.json')}: choose another name")
     try: summary = json.dumps(self.summary(), indent=1, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise ValueError(f"masks.meta must hold plain JSON data (numbers, strings, lists, dicts; no NaN or inf): {e}") from None

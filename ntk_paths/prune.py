@@ -11,11 +11,11 @@ import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 from .masks import (Masks, Protect, prunable, uncovered, coverage_note, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS, LAYER_DENSITIES,
-                             layer_counts)
+                             layer_counts, eval_mode)
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch
-from .scores import SCORES
-from .checks import check_model, check_batch, accepted_options, check_options, input_errors, delegates
+from .scores import SCORES, logits
+from .checks import check_model, check_batch, check_labels, accepted_options, check_options, input_errors, delegates
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'UncoveredWarning', 'CollapseWarning',
@@ -224,6 +224,9 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
         if sal.data == "labels" and y is None:
             raise ValueError(f"{method} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
         check_batch(model, x, y, num_classes=getattr(data, "num_classes", None), what="the pruning data")
+        if y is not None and not isinstance(data, TensorData) and x.is_floating_point():   # a bare (x, y): the model's outputs
+            with torch.no_grad(), input_errors(model, x[:1]), eval_mode(model): k = logits(model(x[:1])).shape[-1]
+            check_labels(y, len(x), k, "the pruning labels")
         if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
     protect = protect or Protect()
     start = masks.check(model) if masks is not None else Masks.ones(model, **protect.flags)

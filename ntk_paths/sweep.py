@@ -121,9 +121,13 @@ class SweepConfig:
         if path.suffix == ".toml":
             try: import tomllib
             except ImportError: import tomli as tomllib   # Python 3.10
-            d = tomllib.loads(path.read_text())
-        elif path.suffix == ".json": d = json.loads(path.read_text())
+            try: d = tomllib.loads(path.read_text())
+            except tomllib.TOMLDecodeError as e: raise ValueError(f"{path} is not valid TOML: {e}") from None
+        elif path.suffix == ".json":
+            try: d = json.loads(path.read_text())
+            except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON: {e}") from None
         else: raise ValueError(f"{path}: a sweep configuration is a .toml or .json file")
+        if not isinstance(d, dict): raise ValueError(f"{path} must hold a table of SweepConfig fields, got {type(d).__name__}")
         known = {f.name for f in fields(SweepConfig)}
         if unknown := set(d) - known: raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
         d["sanity"] = [None if s in (None, "none") else s for s in d.get("sanity", [None])]
@@ -319,13 +323,20 @@ class SweepResults:
             out[lab] = max(alive) if alive else None
         return out
 
+_ROW = {"run_id": str, "method": str, "density": (int, float), "seed": int, "status": str}   # what every row holds
+
 def load_sweep(out) -> SweepResults:
     "Read the results of a sweep folder"
     out = Path(out)
     if not (out / META).exists(): raise FileNotFoundError(f"{out} holds no sweep (no {META}); run ntk-paths sweep --out {out} first")
     meta = _read_meta(out)
     rows = {}
-    for r in read_jsonl(out / RESULTS): rows[r["run_id"]] = r
+    for i, r in enumerate(read_jsonl(out / RESULTS), 1):
+        bad = [k for k, t in _ROW.items() if not isinstance(r.get(k), t)] if isinstance(r, dict) else ["a JSON object"]
+        if not bad and r["status"] == "ok": bad = [k for k in ("test_acc", "collapsed") if k not in r]
+        if bad: raise ValueError(f"{out / RESULTS}, row {i}: {', '.join(bad)} missing or of the wrong type (was it edited by hand?). "
+                                 "Fix that row, or delete it and run the sweep again to redo that run.")
+        rows[r["run_id"]] = r
     return SweepResults(list(rows.values()), meta["config"], meta.get("command", ""))
 
 # %% ../nbs/09_sweep.ipynb #3cdc836f

@@ -45,7 +45,10 @@ def files(tmp_path_factory):
     s = d / "sw"; s.mkdir(); (s / "sweep.json").write_text('{"config": {"dataset": "digits",\n "model": mlp}}')
     r = d / "rows"; r.mkdir(); (r / "sweep.json").write_text(json.dumps({"config": {}}))
     (r / "results.jsonl").write_text('{"run_id": "a", "status": "ok"}\n{broken\n{"run_id": "b", "status": "ok"}\n')
-    (d / "empty").mkdir(); (d / "busy").mkdir()
+    (d / "empty").mkdir(); (d / "busy").mkdir(); (d / "sumdir.json").mkdir()
+    (d / "bad.toml").write_text('dataset = "digits"\nseeds = [0, 1\n')
+    e = d / "edited"; e.mkdir(); (e / "sweep.json").write_text(json.dumps({"config": {}}))
+    (e / "results.jsonl").write_text('{"run_id": "a", "method": "random", "density": 0.1, "seed": 0}\n')
     return d
 
 
@@ -199,6 +202,24 @@ CASES = [  # (name, call(files), exception type, words the message must contain)
      ["--address does not go with --executor processes; it takes --workers"]),
     ("processes executor with 0 workers", lambda f: get_executor("processes", workers=0), ValueError, ["workers must be an integer >= 1"]),
     ("executor option typo", lambda f: get_executor("processes", worker=2), TypeError, ["did you mean 'workers'?"]),
+    # issue 26: unclear answers made clear
+    ("labels of -100", lambda f: prune(mlp(), "snip", 0.1, data=(X, torch.full_like(Y, -100))), ValueError,
+     ["label -100 (cross-entropy's ignore_index, 20 of them)", "drop those examples"]),
+    ("labels past the outputs, bare (x, y)", lambda f: prune(mlp(), "snip", 0.1, data=(X, Y + 10)), ValueError,
+     ["the pruning labels holds labels from 10 to 19, outside 0 … 9 (10 classes)"]),
+    ("GraSP temperature 0", lambda f: prune(mlp(), "grasp", 0.1, data=(X, Y), temperature=0), ValueError,
+     ["temperature divides the logits and must be a finite number > 0"]),
+    ("ProsPr lr NaN", lambda f: prune(mlp(), "prospr", 0.1, data=(X, Y), lr=float("nan")), ValueError,
+     ["ProsPr's lr must be a finite number in [0, 10], got nan"]),
+    ("ProsPr lr 1e6", lambda f: prune(mlp(), "prospr", 0.1, data=(X, Y), lr=1e6), ValueError, ["got 1000000.0", "diverge"]),
+    ("weight_norm layer", lambda f: prune(nn.Sequential(nn.utils.parametrizations.weight_norm(nn.Linear(4, 3))), "magnitude", 0.5),
+     ValueError, ["0 (ParametrizedLinear) has a reparametrised weight (weight_norm", "remove_parametrizations"]),
+    ("old-style weight_norm layer", lambda f: prune(nn.Sequential(nn.utils.weight_norm(nn.Linear(4, 3))), "magnitude", 0.5),
+     ValueError, ["has a reparametrised weight", "remove_weight_norm"]),
+    ("malformed TOML", lambda f: SweepConfig.from_file(f / "bad.toml"), ValueError, ["bad.toml is not valid TOML"]),
+    ("summary path is a folder", lambda f: prune(mlp(), "magnitude", 0.1).save(f / "sumdir.pt"), IsADirectoryError,
+     ["sumdir.json is a folder", "choose another name"]),
+    ("hand-edited results row", lambda f: load_sweep(f / "edited"), ValueError, ["row 1: status missing", "edited by hand"]),
     ("CLI data method without files", lambda f: cli("prune", "--dataset", "cifar10", "--model", "vgg11", "--method", "snip",
                                                     "--data", str(f / "empty"), "--quiet"), FileNotFoundError, ["CIFAR10 not found", "--download"]),
     ("CLI shape with a data method", lambda f: cli("prune", "--method", "snip", "--input-shape", "3,8,8", "--quiet"), ValueError,
@@ -211,7 +232,7 @@ def _tree(d) -> set:
 
 
 def test_count():
-    assert len(CASES) >= 109 and len({c[0] for c in CASES}) == len(CASES)
+    assert len(CASES) >= 119 and len({c[0] for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("name,call,exc,words", CASES, ids=[c[0] for c in CASES])
@@ -311,3 +332,13 @@ def test_every_method_starts_from_a_torch_prune_mask(method):
               iterations=None if _SCORES[method].iterations == 1 else 2, progress=False)
     assert int((m["fc1.weight"] & ~held).sum()) == 0, "kept weights that torch.nn.utils.prune had removed"
     assert m.kept == round(0.1 * m.total)
+
+
+def test_a_sweep_that_failed_on_missing_data_does_not_hold_its_folder(tmp_path, monkeypatch):
+    "A cifar10 sweep without the files wrote sweep.json, and the corrected command was then refused as another sweep"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="CIFAR10 not found"):
+        sweep(SweepConfig(dataset="cifar10", model="vgg11", methods=["random"], densities=[0.1], seeds=[0]), tmp_path / "s",
+              progress=False)
+    assert not (tmp_path / "s" / "sweep.json").exists()
+    sweep(SweepConfig(methods=["random"], densities=[0.1], seeds=[0], epochs=1), tmp_path / "s", progress=False)
