@@ -25,7 +25,7 @@ from .executors import Executor, EXECUTORS, get_executor
 
 # %% auto #0
 __all__ = ['IMAGE_DATASETS', 'RESULTS', 'META', 'SweepConfig', 'sweep_data', 'run_id', 'failed_row', 'run_one', 'sweep',
-           'SweepResults', 'load_sweep']
+           'SweepResults', 'checked_rows', 'load_sweep']
 
 # %% ../nbs/09_sweep.ipynb #63d5b420
 @dataclass
@@ -269,7 +269,7 @@ def sweep(cfg:SweepConfig,               # what to run
     with FolderLock(out, "sweep"):          # a second sweep in the same folder is refused while this one runs
         _prepare(cfg, out, command or f"sweep({cfg!r})", overwrite)
         repair_jsonl(out / RESULTS)
-        done = {r["run_id"]: r["status"] for r in read_jsonl(out / RESULTS)}
+        done = {r["run_id"]: r["status"] for r in checked_rows(out)}
         todo = [r for r in cfg.runs() if done.get(run_id(r)) not in ("ok", None if retry_failed else "failed")]
         if not todo: return load_sweep(out)
         device = cfg.device or default_device()
@@ -325,18 +325,23 @@ class SweepResults:
 
 _ROW = {"run_id": str, "method": str, "density": (int, float), "seed": int, "status": str}   # what every row holds
 
+def checked_rows(out) -> list[dict]:
+    "The rows of `out/results.jsonl`, each checked for what a table needs; a row edited out of shape is named by its line"
+    rows = read_jsonl(Path(out) / RESULTS)
+    for i, r in enumerate(rows, 1):
+        bad = [k for k, t in _ROW.items() if not isinstance(r.get(k), t)] if isinstance(r, dict) else ["a JSON object"]
+        if not bad and r["status"] == "ok": bad = [k for k in ("test_acc", "collapsed") if k not in r]
+        if bad: raise ValueError(f"{Path(out) / RESULTS}, row {i}: {', '.join(bad)} missing or of the wrong type (was it edited "
+                                 "by hand?). Fix that row, or delete it and run the sweep again to redo that run.")
+    return rows
+
 def load_sweep(out) -> SweepResults:
     "Read the results of a sweep folder"
     out = Path(out)
     if not (out / META).exists(): raise FileNotFoundError(f"{out} holds no sweep (no {META}); run ntk-paths sweep --out {out} first")
     meta = _read_meta(out)
     rows = {}
-    for i, r in enumerate(read_jsonl(out / RESULTS), 1):
-        bad = [k for k, t in _ROW.items() if not isinstance(r.get(k), t)] if isinstance(r, dict) else ["a JSON object"]
-        if not bad and r["status"] == "ok": bad = [k for k in ("test_acc", "collapsed") if k not in r]
-        if bad: raise ValueError(f"{out / RESULTS}, row {i}: {', '.join(bad)} missing or of the wrong type (was it edited by hand?). "
-                                 "Fix that row, or delete it and run the sweep again to redo that run.")
-        rows[r["run_id"]] = r
+    for r in checked_rows(out): rows[r["run_id"]] = r
     return SweepResults(list(rows.values()), meta["config"], meta.get("command", ""))
 
 # %% ../nbs/09_sweep.ipynb #3cdc836f

@@ -49,6 +49,10 @@ def files(tmp_path_factory):
     (d / "bad.toml").write_text('dataset = "digits"\nseeds = [0, 1\n')
     e = d / "edited"; e.mkdir(); (e / "sweep.json").write_text(json.dumps({"config": {}}))
     (e / "results.jsonl").write_text('{"run_id": "a", "method": "random", "density": 0.1, "seed": 0}\n')
+    e2 = d / "edited2"; e2.mkdir()
+    (e2 / "sweep.json").write_text(json.dumps({"config": __import__("dataclasses").asdict(
+        SweepConfig(methods=["random"], densities=[0.1], seeds=[0], epochs=1)), "command": "", "version": ""}))
+    (e2 / "results.jsonl").write_text('{"run_id": "dense|1|0|none", "method": "dense", "density": 1.0, "seed": 0}\n')
     return d
 
 
@@ -220,6 +224,8 @@ CASES = [  # (name, call(files), exception type, words the message must contain)
     ("summary path is a folder", lambda f: prune(mlp(), "magnitude", 0.1).save(f / "sumdir.pt"), IsADirectoryError,
      ["sumdir.json is a folder", "choose another name"]),
     ("hand-edited results row", lambda f: load_sweep(f / "edited"), ValueError, ["row 1: status missing", "edited by hand"]),
+    ("resume past a hand-edited row", lambda f: sweep(SweepConfig(methods=["random"], densities=[0.1], seeds=[0], epochs=1),
+                                                      f / "edited2", progress=False), ValueError, ["row 1: status missing"]),
     ("CLI data method without files", lambda f: cli("prune", "--dataset", "cifar10", "--model", "vgg11", "--method", "snip",
                                                     "--data", str(f / "empty"), "--quiet"), FileNotFoundError, ["CIFAR10 not found", "--download"]),
     ("CLI shape with a data method", lambda f: cli("prune", "--method", "snip", "--input-shape", "3,8,8", "--quiet"), ValueError,
@@ -232,7 +238,7 @@ def _tree(d) -> set:
 
 
 def test_count():
-    assert len(CASES) >= 119 and len({c[0] for c in CASES}) == len(CASES)
+    assert len(CASES) >= 120 and len({c[0] for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("name,call,exc,words", CASES, ids=[c[0] for c in CASES])
