@@ -97,11 +97,17 @@ def pruning_batch(data:ImageData|TensorData, per_class:int=10, seed:int=0) -> tu
     return (normalise(xb, data.mean, data.std) if isinstance(data, ImageData) else xb), yb
 
 # %% ../nbs/02b_images.ipynb #bee627da
+def _check_images(x):
+    if not isinstance(x, Tensor) or x.dim() != 4:
+        raise ValueError(f"augmentation takes a batch of images (N, C, H, W), got {tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}; "
+                         "for one image use x.unsqueeze(0)")
+
 def random_crop_flip(x:Tensor,                     # uint8 (or float) images (N, C, H, W), on any device
                      padding:int=4,                # zero padding on every side before the crop
                      generator:torch.Generator|None=None, # a CPU generator: fixes crops and flips
                      flip:bool=True)->Tensor:      # mirror a random half of the images
     "`RandomCrop(H, padding)` + `RandomHorizontalFlip()` for every image of a batch in one gather"
+    _check_images(x)
     n, c, h, w = x.shape
     off = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator)
     flips = torch.rand(n, generator=generator) < 0.5 if flip else torch.zeros(n, dtype=torch.bool)
@@ -141,6 +147,7 @@ def random_resized_crop_flip(x:Tensor,             # images (N, C, H, W), uint8 
                              generator:torch.Generator|None=None,
                              flip:bool=True)->Tensor:   # float32 images in the input's value range
     "`RandomResizedCrop(size, scale, ratio)` + `RandomHorizontalFlip()` for a batch, by one bilinear `grid_sample`"
+    _check_images(x)
     n, c, h, w = x.shape
     size = size or h
     win = _windows(n, h, w, scale, ratio, generator)

@@ -329,6 +329,8 @@ def train(model:nn.Module,          # trained in place
     _data_check(data, r)
     if checkpoint_minutes is not None and not (isinstance(checkpoint_minutes, (int, float)) and checkpoint_minutes >= 0):
         raise ValueError(f"checkpoint_minutes must be a number >= 0, got {checkpoint_minutes!r}")
+    if checkpoint is not None and Path(checkpoint).is_dir():    # found before the first epoch, not when it is written
+        raise IsADirectoryError(f"checkpoint={str(checkpoint)!r} is a folder; pass a file in it, e.g. {str(Path(checkpoint) / 'run.pt')!r}")
     if device is not None: model.to(device)
     check_model(model)
     dev = next(model.parameters()).device
