@@ -238,6 +238,11 @@ def _check(self, model:nn.Module) -> Masks:
     if missing or shapes:
         msg = [f"these masks do not fit {type(model).__name__}:"]
         if missing: msg.append(f"  no such prunable weight: {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else ""))
+        first = {id(p.weight): p.name for p in found.values()}      # a tied weight goes by its first name
+        tied = [f"{n} is {first[id(trainable_weight(m))]}" for n, m in
+                ((f"{k}.weight" if k else "weight", m) for k, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES))
+                if n in missing and id(trainable_weight(m)) in first]
+        if tied: msg.append(f"  tied weights have one mask, under their first name: {'; '.join(tied[:5])}")
         if shapes: msg.append("  shape mismatch: " + "; ".join(shapes[:10]) + (" ..." if len(shapes) > 10 else ""))
         msg.append("Were they made for another architecture (or another number of classes)?")
         raise MaskMismatchError("\n".join(msg))

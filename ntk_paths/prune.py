@@ -230,8 +230,8 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
         if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
     protect = protect or Protect()
     start = masks.check(model) if masks is not None else Masks.ones(model, **protect.flags)
-    if masks is None and (held := _held_masks(model)):   # masks already on the model (apply_masks, torch.nn.utils.prune):
-        start = Masks({n: m & held[n].to(m.device) if n in held else m for n, m in start.items()})   # every method starts there
+    if held := _held_masks(model):        # masks already on the model (apply_masks, torch.nn.utils.prune): every method starts
+        start = Masks({n: m & held[n].to(m.device) if n in held else m for n, m in start.items()})   # within them
     start = start.to(next(model.parameters()).device)
     if d > start.density: raise ValueError(f"the starting masks keep density {start.density:.4g}; cannot prune up to {d:.4g}")
     return PruneRun(model, method, d, T, schedule, scope, start, batch, x, options,

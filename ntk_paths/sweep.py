@@ -74,6 +74,8 @@ class SweepConfig:
         for s in self.sanity:
             if s not in (None, *SANITY): errs.append(f"unknown sanity check {s!r} (choose from none, {', '.join(SANITY)})")
         if not self.seeds: errs.append("seeds is empty")
+        if not self.methods: errs.append("methods is empty: name at least one (the dense network runs with every sweep)")
+        if not self.densities: errs.append("densities is empty: give at least one")
         if self.count not in COUNTS: errs.append(f"count must be one of {COUNTS}, got {self.count!r}")
         if self.recipe is None:                               # what train would refuse inside every run, refused here once
             try: get_recipe(None, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, optimizer=self.optimizer,

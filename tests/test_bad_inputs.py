@@ -4,7 +4,7 @@ import contextlib, io, json, os, warnings
 import pytest
 import torch
 from torch import nn
-from ntk_paths import (Masks, MaskMismatchError, resolve_density, topk_masks, prune, ScoreError, empirical_ntk, ntk_trace,
+from ntk_paths import (Masks, MaskMismatchError, apply_masks, resolve_density, topk_masks, prune, ScoreError, empirical_ntk, ntk_trace,
                        ntk_eigvals, path_kernel_trace, path_decomposition, squared_pass, count_paths, train, evaluate,
                        TensorData, load_dataset, load_digits, load_torchvision, balanced_batch, SweepConfig, sweep,
                        load_sweep, compare, MLP, LeNet5, VGG, init_weights)
@@ -17,6 +17,9 @@ X, Y = D.x_train[:20], D.y_train[:20]
 
 
 def mlp(): return init_weights(MLP(), 0)
+def _tied():
+    net = nn.Sequential(); net.a, net.b = nn.Linear(4, 4), nn.Linear(4, 4); net.b.weight = net.a.weight
+    return init_weights(net, 0)
 def bn_net(): return init_weights(VGG(11, batch_norm=True, width=0.125), 0)
 def meta_mlp():
     with torch.device("meta"): return MLP()
@@ -226,6 +229,10 @@ CASES = [  # (name, call(files), exception type, words the message must contain)
     ("hand-edited results row", lambda f: load_sweep(f / "edited"), ValueError, ["row 1: status missing", "edited by hand"]),
     ("resume past a hand-edited row", lambda f: sweep(SweepConfig(methods=["random"], densities=[0.1], seeds=[0], epochs=1),
                                                       f / "edited2", progress=False), ValueError, ["row 1: status missing"]),
+    ("sweep without densities", lambda f: SweepConfig(densities=[]).validate(), ValueError, ["densities is empty"]),
+    ("sweep without methods", lambda f: SweepConfig(methods=[]).validate(), ValueError, ["methods is empty"]),
+    ("a tied weight's second name", lambda f: apply_masks(_tied(), Masks({"b.weight": torch.ones(4, 4, dtype=torch.bool)})),
+     MaskMismatchError, ["no such prunable weight: b.weight", "tied weights have one mask, under their first name: b.weight is a.weight"]),
     ("CLI data method without files", lambda f: cli("prune", "--dataset", "cifar10", "--model", "vgg11", "--method", "snip",
                                                     "--data", str(f / "empty"), "--quiet"), FileNotFoundError, ["CIFAR10 not found", "--download"]),
     ("CLI shape with a data method", lambda f: cli("prune", "--method", "snip", "--input-shape", "3,8,8", "--quiet"), ValueError,
@@ -238,7 +245,7 @@ def _tree(d) -> set:
 
 
 def test_count():
-    assert len(CASES) >= 120 and len({c[0] for c in CASES}) == len(CASES)
+    assert len(CASES) >= 123 and len({c[0] for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("name,call,exc,words", CASES, ids=[c[0] for c in CASES])
@@ -348,3 +355,10 @@ def test_a_sweep_that_failed_on_missing_data_does_not_hold_its_folder(tmp_path, 
               progress=False)
     assert not (tmp_path / "s" / "sweep.json").exists()
     sweep(SweepConfig(methods=["random"], densities=[0.1], seeds=[0], epochs=1), tmp_path / "s", progress=False)
+
+
+def test_explicit_start_masks_stay_within_a_torch_prune_mask():
+    net = init_weights(MLP(), 0)
+    _tp.random_unstructured(net.fc1, "weight", 0.5)
+    m = prune(net, "magnitude", 0.1, masks=_Masks.ones(net), progress=False)
+    assert int((m["fc1.weight"] & ~net.fc1.weight_mask.bool()).sum()) == 0
