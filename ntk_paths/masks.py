@@ -28,7 +28,7 @@ __all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'COUNTS', 'LAYER_DENSITIES', 'BAT
            'float64_leaves', 'to_torch_prune', 'shuffle_masks']
 
 # %% ../nbs/00_masks.ipynb #7cda0103
-PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 SHORTCUT_WORDS = ("shortcut", "downsample")
 
 def trainable_weight(m:nn.Module) -> Tensor:
@@ -78,7 +78,7 @@ def prunable(model:nn.Module,             # any network
             seen.add(id(trainable_weight(m))); found.append((n, m))
     if not found:
         raise ValueError(f"{type(model).__name__} has no prunable layer: ntk_paths prunes the weights of "
-                         "Conv1d/Conv2d/Conv3d and Linear modules and found none. Pass a model that has some.")
+                         "Conv1d/2d/3d, ConvTranspose1d/2d/3d and Linear modules and found none. Pass a model that has some.")
     pats, out = _as_patterns(exclude), {}
     for i, (n, m) in enumerate(found):
         name = f"{n}.weight" if n else "weight"

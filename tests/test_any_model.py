@@ -176,3 +176,37 @@ def test_a_tied_weight_stays_pruned_in_every_layer_that_uses_it():
             w = getattr(net, layer).weight
             assert (w[~m[key]] == 0).all() and (w[m[key]] != 0).any(), layer
         assert Masks.from_model(net) == m
+
+
+# ---- transposed convolutions are pruned (finding 3: a decoder "pruned to 0.05" kept 88 % of its weights) ----
+class Decoder(nn.Module):
+    "A conv, two transposed convs (a decoder's upsampling), a classifier"
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(1, 4, 3, 2, 1)
+        self.up1, self.up2 = nn.ConvTranspose2d(4, 8, 2, 2), nn.ConvTranspose2d(8, 2, 3, 1, 1)
+        self.fc = nn.Linear(2 * 8 * 8, 3)
+        self.input_shape = (1, 8, 8)
+    def forward(self, x): return self.fc(torch.relu(self.up2(torch.relu(self.up1(torch.relu(self.c(x)))))).flatten(1))
+
+
+@pytest.mark.parametrize("method", list(SCORES))
+def test_transposed_convolutions_are_pruned_to_the_density(method):
+    net = init_weights(Decoder(), 0)
+    data = (torch.randn(9, 1, 8, 8, generator=torch.Generator().manual_seed(0)), torch.arange(9) % 3)
+    assert list(prunable(net)) == ["c.weight", "up1.weight", "up2.weight", "fc.weight"]
+    try: m = prune(net, method, 0.05, data=data if SCORES[method].data != "none" else None, progress=False,
+                   iterations=None if SCORES[method].iterations == 1 else 2)
+    except NotImplementedError as e:                        # the path methods' squared network: refused by name
+        assert method in ("path_kernel", "px") and "conv_transpose2d" in str(e), str(e)
+        return
+    assert m.kept == round(0.05 * m.total) and "uncovered" not in m.meta
+
+
+def test_the_ntk_of_a_decoder():
+    net = init_weights(Decoder(), 0).double().eval()
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    ref = jacobian_ntk(net, x)
+    m = Masks({k: torch.rand(p.weight.shape, generator=torch.Generator().manual_seed(3)) < 0.3 for k, p in prunable(net).items()})
+    assert ((empirical_ntk(net, x) - ref).abs().max() / ref.abs().max()) < 1e-10
+    assert empirical_ntk(net, x, masks=m).shape == (3, 3, 3, 3)
