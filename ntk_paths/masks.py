@@ -80,13 +80,14 @@ def prunable(model:nn.Module,             # any network
         raise ValueError(f"{type(model).__name__} has no prunable layer: ntk_paths prunes the weights of "
                          "Conv1d/2d/3d, ConvTranspose1d/2d/3d and Linear modules and found none. Pass a model that has some.")
     pats, out = _as_patterns(exclude), {}
+    names = {id(p): k for k, p in model.named_parameters()}     # a tied weight's path is the name named_parameters gives it
     for i, (n, m) in enumerate(found):
         name = f"{n}.weight" if n else "weight"
         if protect_first and i == 0: continue
         if protect_last and i == len(found) - 1: continue
         if protect_shortcuts and any(w in part for part in n.split(".") for w in SHORTCUT_WORDS): continue
         if any(re.search(p, name) for p in pats): continue
-        out[name] = Prunable(name, weight_path(n, m), m)
+        out[name] = Prunable(name, names.get(id(trainable_weight(m)), weight_path(n, m)), m)
     if not out:
         raise ValueError(f"every prunable layer of {type(model).__name__} is protected or excluded "
                          f"({len(found)} found); relax protect_first/protect_last/protect_shortcuts/exclude.")

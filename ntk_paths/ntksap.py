@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 from .masks import prunable, masked_forward, eval_mode
 from .models import sample_params
-from .scores import saliency, logits, resolve_input_shape
+from .scores import saliency, logits, resolve_input_shape, refuse_token_models
 
 # %% auto #0
 __all__ = ['SharedBatchNorm', 'ntksap_objective', 'ntksap']
@@ -63,6 +63,7 @@ def ntksap(model, masks, *, generator=None, input_shape=None, eps:float=0.01, ba
            batches:int=1, rounds:int=5, **_):
     "NTK-SAP (Eq. 10): |Σ_i ∂/∂m ‖f(z_i; θ_i⊙m) − f(z_i; (θ_i+Δθ_i)⊙m)‖²| over fresh weights and noise inputs"
     if not eps > 0: raise ValueError(f"eps is the standard deviation of the weight perturbation and must be > 0, got {eps}")
+    refuse_token_models(model, "NTK-SAP feeds Gaussian noise inputs")
     for k, v in dict(batch_size=batch_size, batches=batches, rounds=rounds).items():
         if not (isinstance(v, int) and v >= 1): raise ValueError(f"{k} must be an integer >= 1, got {v!r}")
     g = generator if generator is not None else torch.Generator().manual_seed(0)

@@ -16,8 +16,9 @@ from .paths import squared_pass
 from .checks import input_shape_of
 
 # %% auto #0
-__all__ = ['SCORES', 'Saliency', 'saliency', 'logits', 'resolve_input_shape', 'random_scores', 'magnitude_scores', 'synflow_pass',
-           'synflow', 'input_batch', 'synflow_l2', 'synflow_dist', 'synflow_dist_l2', 'path_kernel']
+__all__ = ['SCORES', 'Saliency', 'saliency', 'logits', 'resolve_input_shape', 'random_scores', 'magnitude_scores',
+           'refuse_token_models', 'synflow_pass', 'synflow', 'input_batch', 'synflow_l2', 'synflow_dist',
+           'synflow_dist_l2', 'path_kernel']
 
 # %% ../nbs/05_scores.ipynb #98f42982
 @dataclass(frozen=True)
@@ -72,10 +73,17 @@ def magnitude_scores(model, masks, **_):
     return {n: found[n].weight.detach().abs() * m for n, m in masks.items()}
 
 # %% ../nbs/05_scores.ipynb #c8c0d8ba
+def refuse_token_models(model:nn.Module, what:str):
+    "A method that makes up its own inputs (ones, noise, a mean) cannot feed a model that takes token ids"
+    if any(isinstance(m, (nn.Embedding, nn.EmbeddingBag)) for m in model.modules()):
+        raise NotImplementedError(f"{what}, and this model has an Embedding (it takes token ids, not values); use snip, "
+                                  "iter_snip, force or grasp (they take the ids as they are), magnitude or random")
+
 def synflow_pass(model:nn.Module, masks:Masks, x:Tensor, l2:bool=False,
                  cache:dict|None=None,   # kept by a pruning run across its steps: |θ| in float64 is made once
                 ) -> dict[str, Tensor]:
     "|θ ⊙ ∂R/∂θ| (or |θ² ⊙ ∂R/∂θ| with `l2`) for R the summed output of the |θ| network on `x`, in float64"
+    refuse_token_models(model, "the SynFlow family feeds an all-ones (or mean) input through the |θ| network")
     with eval_mode(model):
         found = prunable(model)
         leaves = float64_leaves({n: found[n].weight for n in masks}, masks, 1, cache)
@@ -98,6 +106,10 @@ def input_batch(data, method:str) -> Tensor:
     "The inputs of the pruning data: a batch x, or the x of (x, y)"
     x = data[0] if isinstance(data, (tuple, list)) else data
     if not isinstance(x, Tensor): raise ValueError(f"{method} needs input data: pass data=TensorData, (x, y) or x")
+    if not x.is_floating_point():
+        raise ValueError(f"{method} feeds the data's values through the network, and integer inputs ({x.dtype}: token ids?) "
+                         "have none to feed; use a method that takes them as indices (snip, iter_snip, force, grasp, "
+                         "prospr) or a data-free one")
     return x
 
 def _mean_input(model, data, norm=None) -> Tensor:
