@@ -163,11 +163,12 @@ def mean_input(x:Tensor,              # a batch of inputs (N, ...)
     return x.mean(0, keepdim=True).abs()
 
 # %% ../nbs/02_data.ipynb #4d9d2260
-def iterate(x:Tensor, y:Tensor, batch_size:int=64, shuffle:bool=True, generator:torch.Generator|None=None):
+def iterate(x:Tensor, y:Tensor, batch_size:int=64, shuffle:bool=True, generator:torch.Generator|None=None,
+            start:int=0):                   # the first batch to yield (a resumed epoch: the order is drawn all the same)
     "Yield `(x, y)` mini-batches, in an order fixed by `generator` when shuffling"
     check_count(batch_size, "batch_size", allow_none=False)
     n = len(x)
     idx = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    for i in range(0, n, batch_size):
+    for i in range(start * batch_size, n, batch_size):
         j = idx[i:i + batch_size].to(x.device)
         yield x[j], y[j]

@@ -94,17 +94,21 @@ def prunable(model:nn.Module,             # any network
     return out
 
 # %% ../nbs/00_masks.ipynb #9ec03edb
+def _held(model:nn.Module) -> dict[int, Tensor]:
+    "The weights of the prunable layers by id (a tied weight once)"
+    return {id(w): w for w in (trainable_weight(m) for m in model.modules() if isinstance(m, PRUNABLE_TYPES))}
+
 def uncovered(model:nn.Module) -> dict[str, int]:
     "Weight tensors (two or more dimensions) that no prunable layer owns, by `named_parameters` name, with their sizes"
-    held = {id(trainable_weight(m)) for _, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES)}
+    held = _held(model)
     return {n: p.numel() for n, p in model.named_parameters() if p.dim() >= 2 and id(p) not in held}
 
-def coverage_note(model:nn.Module) -> str|None:
-    "One sentence on the weights `prune` leaves alone, or None when it covers every weight tensor"
-    unc = uncovered(model)
+def coverage_note(model:nn.Module, unc:dict|None=None) -> str|None:
+    "One sentence on the weights `prune` leaves alone (`unc`: `uncovered(model)`, if known), or None when it covers them all"
+    unc = uncovered(model) if unc is None else unc
     if not unc: return None
     n = sum(unc.values())
-    cov = sum(trainable_weight(m).numel() for _, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES))
+    cov = sum(w.numel() for w in _held(model).values())
     names = ", ".join(list(unc)[:4]) + (f" and {len(unc) - 4} more" if len(unc) > 4 else "")
     return (f"{len(unc)} weight tensor{'s' * (len(unc) > 1)} ({n:,} weights, {n / (n + cov):.1%} of all weight tensors) "
             f"{'are' if len(unc) > 1 else 'is'} not pruned and not counted in the density: {names}")
@@ -510,7 +514,8 @@ def _from_model(model:nn.Module) -> Masks:
     "The masks applied to `model` by `apply_masks` or by `torch.nn.utils.prune` (a tied weight's once)"
     held = _from_state_dict(model.state_dict())
     names = set(prunable(model))
-    return Masks({k: v for k, v in held.items() if k in names}) if set(held) - names and set(held) & names else held
+    if set(held) & names: held = Masks({k: v for k, v in held.items() if k in names})   # drop a tied twin's copy; masks of
+    return held                                                                          # another model stay, for check()
 
 Masks.from_state_dict, Masks.from_model = staticmethod(_from_state_dict), staticmethod(_from_model)
 

@@ -275,8 +275,8 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
                         seed=seed, sanity=sanity, min_density=run.min_density, **{k: v for k, v in protect.flags.items() if v},
                         **({"count": run.count} if run.count != "round" else {}),
                         **({"layer_density": run.layer_density} if run.layer_density else {}))
-    if note := coverage_note(model):                              # attention in-projections, RNN weights, embeddings, …
-        current.meta["uncovered"] = uncovered(model)
+    if note := coverage_note(model, unc := uncovered(model)):     # attention in-projections, RNN weights, embeddings, …
+        current.meta["uncovered"] = unc
         warnings.warn(f"{method}: {note}. Only Conv/Linear weights are pruned for now.", UncoveredWarning, stacklevel=2)
     return current
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09c_reproduce.ipynb #1875c912
 from __future__ import annotations
-import csv, importlib.resources, math
+import csv, importlib.resources, math, statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from .sweep import SweepConfig, SweepResults, sweep, load_sweep
@@ -58,7 +58,7 @@ _NTKSAP_EXACT = {   # Tables 12-14, eps = 1e-4 (the main results): (mean, std) p
     "cifar10": [(91.36, 0.41), (90.04, 0.23), (87.86, 0.13), (83.84, 0.28), (77.66, 0.50)],
     "cifar100": [(74.10, 0.37), (74.12, 0.19), (73.28, 0.32), (71.85, 0.41), (69.27, 0.39)],
     "tinyimagenet": [(51.89, 0.38), (52.69, 0.14), (51.90, 0.12), (49.29, 0.15), (43.92, 0.39)]}
-_NTKSAP_FIGURE = {  # read off the main figure (≈ ±0.5 points); the paper's figure has no 59-83 % points for all, these are 36, 73.8, 89.3, 95.6, 98.2 %
+_NTKSAP_FIGURE = {  # read off the main figure (≈ ±0.5 points) at the same five sparsities; None: not given or below the axis
     "cifar10": dict(snip=[91.3, None, 87.4, 82.9, None], iter_snip=[91.2, None, 87.2, 82.6, 75.0], grasp=[91.0, None, 87.5, 83.5, 76.9],
                     synflow=[91.2, None, 87.0, 82.3, 75.2], magnitude=[91.3, None, 87.6, 83.0, 76.0], random=[91.0, None, 86.3, 80.6, None]),
     "cifar100": dict(snip=[74.2, 73.8, 73.1, 71.3, None], iter_snip=[74.2, 73.9, 72.9, 70.9, 68.1], grasp=[73.5, 72.7, 71.7, 70.2, 67.9],
@@ -73,8 +73,7 @@ def _fig6(dataset:str, model:str) -> dict:
         for r in csv.DictReader(f):
             if r["dataset"] == dataset and r["model"] == model and r["top1"]:
                 acc.setdefault((r["method"], round(10 ** -float(r["log10_compression"]), 6)), []).append(float(r["top1"]))
-    return {k: (sum(v) / len(v), (sum((x - sum(v) / len(v)) ** 2 for x in v) / (len(v) - 1)) ** 0.5 if len(v) > 1 else 0.0, len(v))
-            for k, v in acc.items()}
+    return {k: (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v)) for k, v in acc.items()}
 
 def published(protocol:str, dataset:str, model:str) -> dict:
     "{(method, density): (mean %, std % or None, note)} that the paper reports for this setting"

@@ -12,7 +12,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .masks import Masks, apply_masks, eval_mode
-from .data import TensorData
+from .data import TensorData, iterate
 from .images import ImageData, normalise, random_crop_flip, random_resized_crop_flip, to_device
 from .io import atomic_write
 from .checks import check_model, check_batch, check_count, input_errors
@@ -186,13 +186,9 @@ def _batches(data, recipe:Recipe, epoch:int, skip:int, order:torch.Generator, au
             if i < skip: continue
             yield xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
         return
-    x, y = data.x_train, data.y_train
-    n = len(x)
-    yield math.ceil(n / bs)
-    idx = torch.randperm(n, generator=order)
-    for i in range(skip * bs, n, bs):
-        j = idx[i:i + bs].to(x.device)
-        xb, yb = x[j].to(dev, non_blocking=True), y[j].to(dev, non_blocking=True)
+    yield math.ceil(len(data.x_train) / bs)
+    for xb, yb in iterate(data.x_train, data.y_train, bs, generator=order, start=skip):
+        xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
         if isinstance(data, ImageData) or recipe.augment != "none" or recipe.channels_last:
             xb = _prepare(xb, recipe, norm if isinstance(data, ImageData) else None, aug)
         yield xb, yb
@@ -213,7 +209,7 @@ def evaluate(model:nn.Module, x, y:Tensor|None=None, # test inputs and labels, o
             x, y = x.x_test, x.y_test
         if x.dtype == torch.uint8: check_batch(model, x[:2].float(), y[:2])    # ImageData checked its labels when made
         else: check_batch(model, x, y)
-        batches = ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size))
+        batches = iterate(x, y, batch_size, shuffle=False)
     loss = correct = count = 0.0
     with eval_mode(model), _autocast(dev, amp):
         for xb, yb in batches:

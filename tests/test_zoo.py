@@ -9,6 +9,7 @@ from torch import nn
 import torchvision.models as tvm
 from ntk_paths import prune, SCORES, ScoreError, init_weights
 from ntk_paths.masks import uncovered, prunable
+from test_any_model import TiedLM           # token embedding, a hidden layer, the output layer tied to the embedding
 
 CLEAR = (ScoreError, NotImplementedError, ValueError)
 
@@ -22,15 +23,6 @@ class LSTMNet(nn.Module):
 class GRUNet(LSTMNet):
     def __init__(self):
         super().__init__(); self.rnn = nn.GRU(32, 24, batch_first=True)
-
-
-class TiedLM(nn.Module):
-    "A small language model: token embedding, a hidden layer, the output layer tied to the embedding"
-    def __init__(self, vocab=10, d=16):
-        super().__init__()
-        self.emb, self.mid, self.out = nn.Embedding(vocab, d), nn.Linear(d, d), nn.Linear(d, vocab, bias=False)
-        self.out.weight = self.emb.weight
-    def forward(self, t): return self.out(torch.relu(self.mid(self.emb(t).mean(1))))
 
 
 ZOO = {  # name: (build, one input's shape or "tokens")
@@ -48,7 +40,7 @@ ZOO = {  # name: (build, one input's shape or "tokens")
     "vit_b_16": (lambda: tvm.vit_b_16(num_classes=10, image_size=32), (3, 32, 32)),
     "lstm": (LSTMNet, (1, 8, 32)),
     "gru": (GRUNet, (1, 8, 32)),
-    "tied_lm": (TiedLM, "tokens"),
+    "tied_lm": (lambda: TiedLM(vocab=10, d=16), "tokens"),
 }
 DEFAULT = ["resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5", "lstm", "tied_lm"]
 
