@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
-from .masks import prunable, masked_forward, masked_params, eval_mode, BATCH_NORMS
+from .masks import prunable, located, masked_forward, masked_params, eval_mode, BATCH_NORMS
 from torch.func import functional_call
 from .scores import saliency, logits, input_batch, SCORES
 from .paths import squared_pass, active_path_sums
@@ -82,7 +82,7 @@ def grasp(model, masks, *, data=None, temperature:float=200.0, bn="batch", **_):
     if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature divides the logits and must be a finite number > 0 (GraSP's is 200), got {temperature!r}")
     x, y = _labelled(model, data)
-    found = prunable(model)   # g and H cover every Conv/Linear weight, protected layers included
+    found = {**prunable(model), **located(model, masks)}   # g and H cover every prunable weight, protected ones included
     w = {n: (p.weight.detach() * (masks[n] if n in masks else 1)).requires_grad_() for n, p in found.items()}
     with second_order("grasp"):
         with bn_mode(model, bn, len(x)):
@@ -124,5 +124,5 @@ def px(model, masks, *, data=None, **_):
     x = input_batch(data, "px").to(next(model.parameters()).device)
     c = active_path_sums(model, x, masks).sum(0)
     _, d = squared_pass(model, masks, input_shape=tuple(x.shape[1:]), output_weights=c)
-    found = prunable(model)
+    found = located(model, masks)
     return {n: found[n].weight.detach().double() ** 2 * masks[n] * d[n] for n in masks}

@@ -21,86 +21,144 @@ from .io import atomic_write, DirLock
 from .checks import moved_names
 
 # %% auto #0
-__all__ = ['PRUNABLE_TYPES', 'SHORTCUT_WORDS', 'COUNTS', 'LAYER_DENSITIES', 'BATCH_NORMS', 'trainable_weight', 'weight_path',
-           'Prunable', 'prunable', 'uncovered', 'coverage_note', 'Protect', 'resolve_density', 'Masks',
-           'MaskMismatchError', 'n_keep', 'topk_masks', 'layer_densities', 'layer_counts', 'MaskParametrization',
-           'mask_parametrization', 'apply_masks', 'remove_masks', 'eval_mode', 'masked_params', 'masked_forward',
-           'float64_leaves', 'to_torch_prune', 'shuffle_masks']
+__all__ = ['PRUNABLE_TYPES', 'EMBEDDINGS', 'SHORTCUT_WORDS', 'COUNTS', 'LAYER_DENSITIES', 'BATCH_NORMS', 'trainable_weight',
+           'weight_path', 'weight_names', 'param_names', 'Prunable', 'prunable', 'locate', 'located', 'uncovered',
+           'coverage_note', 'Protect', 'resolve_density', 'Masks', 'MaskMismatchError', 'n_keep', 'topk_masks',
+           'layer_densities', 'layer_counts', 'MaskParametrization', 'mask_parametrization', 'apply_masks',
+           'remove_masks', 'eval_mode', 'masked_params', 'masked_forward', 'float64_leaves', 'to_torch_prune',
+           'shuffle_masks']
 
 # %% ../nbs/00_masks.ipynb #7cda0103
 PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+EMBEDDINGS = (nn.Embedding, nn.EmbeddingBag)
 SHORTCUT_WORDS = ("shortcut", "downsample")
 
-def trainable_weight(m:nn.Module) -> Tensor:
-    "The trainable tensor behind `m.weight`, whether plain, masked by ntk_paths, or by `torch.nn.utils.prune`"
-    if parametrize.is_parametrized(m, "weight"): return m.parametrizations.weight.original
-    if hasattr(m, "weight_orig"): return m.weight_orig
-    return m.weight
+def trainable_weight(m:nn.Module, attr:str="weight") -> Tensor:
+    "The trainable tensor behind `m.<attr>`, whether plain, masked by ntk_paths, or by `torch.nn.utils.prune`"
+    if parametrize.is_parametrized(m, attr): return m.parametrizations[attr].original
+    if hasattr(m, attr + "_orig"): return getattr(m, attr + "_orig")
+    return getattr(m, attr)
 
-def weight_path(modname:str, m:nn.Module) -> str:
-    "Name of `trainable_weight(m)` as `named_parameters` (and `functional_call`) spell it"
+def weight_path(modname:str, m:nn.Module, attr:str="weight") -> str:
+    "Name of `trainable_weight(m, attr)` as `named_parameters` (and `functional_call`) spell it"
     pre = f"{modname}." if modname else ""
-    if parametrize.is_parametrized(m, "weight"): return pre + "parametrizations.weight.original"
-    if hasattr(m, "weight_orig"): return pre + "weight_orig"
-    return pre + "weight"
+    if parametrize.is_parametrized(m, attr): return f"{pre}parametrizations.{attr}.original"
+    if hasattr(m, attr + "_orig"): return f"{pre}{attr}_orig"
+    return pre + attr
+
+def _own(m:nn.Module, attr:str) -> bool:
+    "`m.<attr>` is a trainable tensor of `m` itself (plain, parametrized, or pruned by torch)"
+    p = m._parameters.get(attr)
+    return p is not None or parametrize.is_parametrized(m, attr) or isinstance(m._parameters.get(attr + "_orig"), nn.Parameter)
+
+def weight_names(m:nn.Module, embeddings:bool=False) -> list[str]:
+    "The attributes of `m` that are pruned by default: a layer's `weight`, attention in-projections, recurrent matrices"
+    if isinstance(m, PRUNABLE_TYPES) or (embeddings and isinstance(m, EMBEDDINGS)): names = ["weight"]
+    elif isinstance(m, nn.MultiheadAttention): names = ["in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"]
+    elif isinstance(m, nn.RNNBase): names = [n for n in m._flat_weights_names if n.startswith("weight_")]
+    else: return []
+    return [a for a in names if _own(m, a) or hasattr(m, a + "_g")]   # (weight_g: old weight_norm, refused by name)
+
+def param_names(m:nn.Module) -> list[str]:
+    "Every trainable tensor of `m` itself, by attribute (`weight`, not `weight_orig` or `parametrizations.weight.original`)"
+    plain = [k[:-5] if k.endswith("_orig") and (k[:-5] + "_mask") in m._buffers else k for k, p in m._parameters.items() if p is not None]
+    return plain + (list(m.parametrizations.keys()) if parametrize.is_parametrized(m) else [])
 
 # %% ../nbs/00_masks.ipynb #18db9dd2
 @dataclass(frozen=True)
 class Prunable:
-    "One prunable weight: its `state_dict` name, its `functional_call` path and its module"
+    "One prunable weight: its `state_dict` name, its `functional_call` path, its module and attribute"
     name: str                                  # e.g. "features.0.weight"
     path: str                                  # e.g. "features.0.parametrizations.weight.original" once masked
     module: nn.Module = field(repr=False, compare=False)
+    attr: str = "weight"                       # the attribute of `module`: "weight", "in_proj_weight", "weight_ih_l0", ...
     @property
-    def weight(self) -> Tensor: return trainable_weight(self.module)
+    def weight(self) -> Tensor: return trainable_weight(self.module, self.attr)
 
 # %% ../nbs/00_masks.ipynb #e1dc7d5d
 def _as_patterns(exclude) -> list[str]:
     if exclude is None: return []
     return [exclude] if isinstance(exclude, str) else list(exclude)
 
+def _refuse_reparametrised(n:str, m:nn.Module, a:str):
+    if hasattr(m, a + "_g") or (parametrize.is_parametrized(m, a) and mask_parametrization(m, a) is None):
+        raise ValueError(f"{n or type(m).__name__} ({type(m).__name__}) has a reparametrised {a} (weight_norm, "
+                         "spectral_norm or another parametrization): it is computed, not a tensor to mask. "
+                         "Remove it first (torch.nn.utils.remove_weight_norm(m), or "
+                         f"torch.nn.utils.parametrize.remove_parametrizations(m, {a!r})), and apply them again after pruning")
+
+def _candidates(model:nn.Module, embeddings:bool=False, include=()) -> list[tuple[str, nn.Module, str]]:
+    "(module name, module, attribute) of each weight pruned by default, then of those `include` adds; a tied tensor once"
+    found, seen = [], set()
+    def add(n, m, a):
+        if id(w := trainable_weight(m, a)) not in seen: seen.add(id(w)); found.append((n, m, a))
+    for n, m in model.named_modules():
+        for a in weight_names(m, embeddings): _refuse_reparametrised(n, m, a); add(n, m, a)
+    for pat in _as_patterns(include):
+        hits = [(n, m, a) for n, m in model.named_modules() for a in param_names(m) if re.search(pat, f"{n}.{a}" if n else a)]
+        if not hits:
+            some = ", ".join(k for k, _ in list(model.named_parameters())[:5])
+            raise ValueError(f"include={pat!r} matches no parameter of {type(model).__name__}; it is a regular expression on "
+                             f"state_dict names such as {some}")
+        for n, m, a in hits: _refuse_reparametrised(n, m, a); add(n, m, a)
+    return found
+
 def prunable(model:nn.Module,             # any network
-             protect_first:bool=False,    # keep the first Conv/Linear layer (registration order) dense
+             protect_first:bool=False,    # keep the first prunable weight (registration order) dense
              protect_last:bool=False,     # keep the last one (usually the classifier) dense
              protect_shortcuts:bool=False,# keep layers whose name contains "shortcut" or "downsample" dense
              exclude:str|Iterable[str]=(),# regular expressions; matching weight names stay dense
+             include:str|Iterable[str]=(),# regular expressions; matching parameters are pruned too (any module)
+             embeddings:bool=False,       # prune the weights of Embedding/EmbeddingBag modules too
             )->dict[str, Prunable]:       # prunable weights by `state_dict` name, in registration order
     "The weights ntk_paths may prune in `model`; a weight shared by several layers (tied) once, under its first name"
-    found, seen = [], set()
-    for n, m in model.named_modules():
-        if isinstance(m, PRUNABLE_TYPES) and (hasattr(m, "weight_g") or (parametrize.is_parametrized(m, "weight")
-                                              and mask_parametrization(m) is None)):
-            raise ValueError(f"{n or type(m).__name__} ({type(m).__name__}) has a reparametrised weight (weight_norm, "
-                             "spectral_norm or another parametrization): its weight is computed, not a tensor to mask. "
-                             "Remove it first (torch.nn.utils.remove_weight_norm(m), or "
-                             "torch.nn.utils.parametrize.remove_parametrizations(m, 'weight')), and apply them again after pruning")
-        if isinstance(m, PRUNABLE_TYPES) and id(trainable_weight(m)) not in seen:
-            seen.add(id(trainable_weight(m))); found.append((n, m))
+    found = _candidates(model, embeddings, include)
     if not found:
-        raise ValueError(f"{type(model).__name__} has no prunable layer: ntk_paths prunes the weights of "
-                         "Conv1d/2d/3d, ConvTranspose1d/2d/3d and Linear modules and found none. Pass a model that has some.")
+        raise ValueError(f"{type(model).__name__} has no prunable layer: ntk_paths prunes the weights of Conv, ConvTranspose, "
+                         "Linear, MultiheadAttention and RNN/LSTM/GRU modules and found none. Pass a model that has some, "
+                         "or name the parameters to prune with include=")
     pats, out = _as_patterns(exclude), {}
     names = {id(p): k for k, p in model.named_parameters()}     # a tied weight's path is the name named_parameters gives it
-    for i, (n, m) in enumerate(found):
-        name = f"{n}.weight" if n else "weight"
+    for i, (n, m, a) in enumerate(found):
+        name = f"{n}.{a}" if n else a
         if protect_first and i == 0: continue
         if protect_last and i == len(found) - 1: continue
         if protect_shortcuts and any(w in part for part in n.split(".") for w in SHORTCUT_WORDS): continue
         if any(re.search(p, name) for p in pats): continue
-        out[name] = Prunable(name, names.get(id(trainable_weight(m)), weight_path(n, m)), m)
+        out[name] = Prunable(name, names.get(id(trainable_weight(m, a)), weight_path(n, m, a)), m, a)
     if not out:
         raise ValueError(f"every prunable layer of {type(model).__name__} is protected or excluded "
                          f"({len(found)} found); relax protect_first/protect_last/protect_shortcuts/exclude.")
     return out
 
 # %% ../nbs/00_masks.ipynb #9ec03edb
-def _held(model:nn.Module) -> dict[int, Tensor]:
-    "The weights of the prunable layers by id (a tied weight once)"
-    return {id(w): w for w in (trainable_weight(m) for m in model.modules() if isinstance(m, PRUNABLE_TYPES))}
+def _canonical(model:nn.Module) -> dict[int, str]:
+    "The name each trainable tensor goes by in masks: its first default-prunable name, else its first name"
+    out = {}
+    for n, m, a in _candidates(model): out.setdefault(id(trainable_weight(m, a)), f"{n}.{a}" if n else a)
+    for n, m in model.named_modules():
+        for a in param_names(m): out.setdefault(id(trainable_weight(m, a)), f"{n}.{a}" if n else a)
+    return out
 
-def uncovered(model:nn.Module) -> dict[str, int]:
-    "Weight tensors (two or more dimensions) that no prunable layer owns, by `named_parameters` name, with their sizes"
-    held = _held(model)
+def locate(model:nn.Module, name:str) -> Prunable|None:
+    "The weight a mask named `name` (a `state_dict` name such as `enc.in_proj_weight`) belongs to, or None"
+    return located(model, [name]).get(name)
+
+def located(model:nn.Module, names:Iterable[str]) -> dict[str, Prunable]:
+    "`locate` for several names at once (one pass over the parameters); names that are not there are left out"
+    paths = {}
+    for k, p in model.named_parameters(): paths.setdefault(id(p), k)
+    out = {}
+    for name in names:
+        mod, _, a = name.rpartition(".")
+        try: m = model.get_submodule(mod)
+        except AttributeError: continue
+        if _own(m, a): out[name] = Prunable(name, paths.get(id(trainable_weight(m, a)), weight_path(mod, m, a)), m, a)
+    return out
+
+def uncovered(model:nn.Module, masks:Iterable[str]=()) -> dict[str, int]:
+    "Weight tensors (two or more dimensions) neither pruned by default nor named in `masks`, by `named_parameters` name, with their sizes"
+    held = {id(trainable_weight(m, a)) for _, m, a in _candidates(model)} | {id(p.weight) for p in located(model, masks).values()}
     return {n: p.numel() for n, p in model.named_parameters() if p.dim() >= 2 and id(p) not in held}
 
 def coverage_note(model:nn.Module, unc:dict|None=None) -> str|None:
@@ -108,9 +166,9 @@ def coverage_note(model:nn.Module, unc:dict|None=None) -> str|None:
     unc = uncovered(model) if unc is None else unc
     if not unc: return None
     n = sum(unc.values())
-    cov = sum(w.numel() for w in _held(model).values())
+    total = sum(p.numel() for p in model.parameters() if p.dim() >= 2)
     names = ", ".join(list(unc)[:4]) + (f" and {len(unc) - 4} more" if len(unc) > 4 else "")
-    return (f"{len(unc)} weight tensor{'s' * (len(unc) > 1)} ({n:,} weights, {n / (n + cov):.1%} of all weight tensors) "
+    return (f"{len(unc)} weight tensor{'s' * (len(unc) > 1)} ({n:,} weights, {n / total:.1%} of all weight tensors) "
             f"{'are' if len(unc) > 1 else 'is'} not pruned and not counted in the density: {names}")
 
 # %% ../nbs/00_masks.ipynb #1462b935
@@ -236,17 +294,15 @@ def _to(self, device) -> Masks: return Masks({k: m.to(device) for k, m in self.i
 
 def _check(self, model:nn.Module) -> Masks:
     "Raise `MaskMismatchError` naming every key or shape of `self` that `model` lacks"
-    found = {p.name: p for p in prunable(model).values()}
+    found, canon = located(model, self), _canonical(model)
+    tied = [f"{k} is {canon[id(p.weight)]}" for k, p in found.items() if canon[id(p.weight)] != k]
+    found = {k: p for k, p in found.items() if canon[id(p.weight)] == k}   # a tied weight goes by one name
     missing = [k for k in self if k not in found]
     shapes = [f"{k}: mask {tuple(self[k].shape)} vs weight {tuple(found[k].weight.shape)}"
               for k in self if k in found and self[k].shape != found[k].weight.shape]
     if missing or shapes:
         msg = [f"these masks do not fit {type(model).__name__}:"]
         if missing: msg.append(f"  no such prunable weight: {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else ""))
-        first = {id(p.weight): p.name for p in found.values()}      # a tied weight goes by its first name
-        tied = [f"{n} is {first[id(trainable_weight(m))]}" for n, m in
-                ((f"{k}.weight" if k else "weight", m) for k, m in model.named_modules() if isinstance(m, PRUNABLE_TYPES))
-                if n in missing and id(trainable_weight(m)) in first]
         if tied: msg.append(f"  tied weights have one mask, under their first name: {'; '.join(tied[:5])}")
         if shapes: msg.append("  shape mismatch: " + "; ".join(shapes[:10]) + (" ..." if len(shapes) > 10 else ""))
         msg.append("Were they made for another architecture (or another number of classes)?")
@@ -455,57 +511,72 @@ class MaskParametrization(nn.Module):
         self.register_buffer("mask", mask.detach().clone().bool())
     def forward(self, w:Tensor) -> Tensor: return w * self.mask
 
-def mask_parametrization(m:nn.Module) -> MaskParametrization|None:
-    "The `MaskParametrization` that `apply_masks` put on `m.weight`, or None"
-    if not parametrize.is_parametrized(m, "weight"): return None
-    return next((p for p in m.parametrizations.weight if isinstance(p, MaskParametrization)), None)
+def mask_parametrization(m:nn.Module, attr:str="weight") -> MaskParametrization|None:
+    "The `MaskParametrization` that `apply_masks` put on `m.<attr>`, or None"
+    if not parametrize.is_parametrized(m, attr): return None
+    return next((p for p in m.parametrizations[attr] if isinstance(p, MaskParametrization)), None)
 
 # %% ../nbs/00_masks.ipynb #9432a2e6
 def apply_masks(model:nn.Module, masks:Masks) -> nn.Module:
     "Mask `model`'s weights in place for training (pruned weights are exactly zero) and return it"
     masks.check(model)
-    found = prunable(model)
+    found = located(model, masks)
     for name, mask in masks.items():
         w = found[name].weight
         mask = mask.to(w.device)
-        for m in _holders(model, w):                   # a tied weight is masked in every layer that uses it
-            if (p := mask_parametrization(m)) is not None: p.mask.copy_(mask)
-            elif hasattr(m, "weight_orig"):
+        for m, a in _holders(model, w):                # a tied weight is masked in every layer that uses it
+            if (p := mask_parametrization(m, a)) is not None: p.mask.copy_(mask)
+            elif hasattr(m, a + "_orig"):
                 raise ValueError(f"{name} is already pruned with torch.nn.utils.prune; call "
                                  "torch.nn.utils.prune.remove on it first, or use Masks.from_model to read its mask")
-            else: parametrize.register_parametrization(m, "weight", MaskParametrization(mask))
+            else:
+                parametrize.register_parametrization(m, a, MaskParametrization(mask))
+                if isinstance(m, nn.RNNBase) and not hasattr(type(m), "_plain_deepcopy"): _copyable_rnn(type(m))
     return model
 
-def _holders(model:nn.Module, w:Tensor) -> list[nn.Module]:
-    "Every module whose `weight` is the parameter `w` (embeddings and other layers tied to it included)"
-    has = lambda m: "weight" in m._parameters or hasattr(m, "weight_orig") or parametrize.is_parametrized(m, "weight")
-    return [m for m in model.modules() if not isinstance(m, parametrize.ParametrizationList) and has(m)
-            and trainable_weight(m) is w]
+def _copyable_rnn(cls):
+    "Let a masked RNN be copied and pickled, without the masked weights it computed, which its next forward computes again"
+    # (they are not leaves of the autograd graph, and copy.deepcopy refuses tensors that are not)
+    def leaves(ws): return [w.detach() if isinstance(w, Tensor) and not w.is_leaf else w for w in ws]
+    def getstate(self):
+        state = nn.RNNBase.__getstate__(self); state["_flat_weights"] = leaves(state["_flat_weights"]); return state
+    def deepcopy(self, memo):
+        flat = self.__dict__["_flat_weights"]
+        self.__dict__["_flat_weights"] = leaves(flat)
+        try: return cls._plain_deepcopy(self, memo)
+        finally: self.__dict__["_flat_weights"] = flat
+    cls._plain_deepcopy, cls.__deepcopy__, cls.__getstate__ = cls.__deepcopy__, deepcopy, getstate
 
-def _unmask(m:nn.Module, bake:bool):
-    "Remove our parametrization from `m` without touching deep copies of it"
+def _holders(model:nn.Module, w:Tensor) -> list[tuple[nn.Module, str]]:
+    "Every (module, attribute) whose trainable tensor is the parameter `w` (embeddings and other layers tied to it included)"
+    return [(m, a) for m in model.modules() if not isinstance(m, parametrize.ParametrizationList)
+            for a in param_names(m) if trainable_weight(m, a) is w]
+
+def _unmask(m:nn.Module, bake:bool, attr:str="weight"):
+    "Remove our parametrization of `m.<attr>` without touching deep copies of `m`"
     # torch gives a parametrized module a generated class that `copy.deepcopy` shares between copies, and
-    # removing the parametrization deletes `weight` from that class, which breaks every other copy.
+    # removing the parametrization deletes the attribute from that class, which breaks every other copy.
     # A private copy of the class first keeps the others intact.
     cls = m.__class__
     m.__class__ = type(cls.__name__, cls.__bases__, dict(cls.__dict__))
-    parametrize.remove_parametrizations(m, "weight", leave_parametrized=bake)
+    parametrize.remove_parametrizations(m, attr, leave_parametrized=bake)
 
 def remove_masks(model:nn.Module, bake:bool=True) -> nn.Module:
     "Undo `apply_masks`: `bake=True` keeps the zeros in plain weights, `bake=False` restores the originals"
     for m in model.modules():
-        if mask_parametrization(m) is not None: _unmask(m, bake)
+        for a in (list(m.parametrizations.keys()) if parametrize.is_parametrized(m) else []):
+            if mask_parametrization(m, a) is not None: _unmask(m, bake, a)
     return model
 
 # %% ../nbs/00_masks.ipynb #80ba1a0c
-_OURS, _TORCH = ".parametrizations.weight.0.mask", "_mask"
+_OURS = re.compile(r"^(?:(.*)\.)?parametrizations\.([^.]+)\.0\.mask$")
 
 def _from_state_dict(sd:Mapping[str, Tensor]) -> Masks:
     "Masks stored in a `state_dict` by `apply_masks` or by `torch.nn.utils.prune`"
     out = {}
     for k, v in sd.items():
-        if k.endswith(_OURS): out[k[: -len(_OURS)] + ".weight"] = v
-        elif k.endswith("weight" + _TORCH): out[k[: -len(_TORCH)]] = v
+        if (hit := _OURS.match(k)): out[f"{hit[1]}.{hit[2]}" if hit[1] else hit[2]] = v
+        elif k.endswith("_mask") and k[:-5] + "_orig" in sd: out[k[:-5]] = v
     if not out: raise ValueError("this state_dict carries no masks (no '*.parametrizations.weight.0.mask' "
                                  "or '*.weight_mask' entries)")
     return Masks(out)
@@ -513,9 +584,10 @@ def _from_state_dict(sd:Mapping[str, Tensor]) -> Masks:
 def _from_model(model:nn.Module) -> Masks:
     "The masks applied to `model` by `apply_masks` or by `torch.nn.utils.prune` (a tied weight's once)"
     held = _from_state_dict(model.state_dict())
-    names = set(prunable(model))
-    if set(held) & names: held = Masks({k: v for k, v in held.items() if k in names})   # drop a tied twin's copy; masks of
-    return held                                                                          # another model stay, for check()
+    canon, found = _canonical(model), located(model, held)
+    order = {name: i for i, name in enumerate(canon.values())}       # the order of prunable(model), not of the state_dict
+    keep = [k for k in held if k not in found or canon[id(found[k].weight)] == k]   # not a tied twin's copy; masks of
+    return Masks({k: held[k] for k in sorted(keep, key=lambda k: order.get(k, len(order)))})   # another model stay, for check()
 
 Masks.from_state_dict, Masks.from_model = staticmethod(_from_state_dict), staticmethod(_from_model)
 
@@ -541,7 +613,7 @@ def masked_params(model:nn.Module,
                   weights:Mapping[str, Tensor]|None=None, # the weights to use, by name; default: the model's
                  )->dict[str, Tensor]:                # `{functional_call path: transform(weight) * mask}`
     "The masked weights, keyed for `functional_call`"
-    found = prunable(model)
+    found = located(model, masks if masks is not None else weights) if masks is not None or weights is not None else prunable(model)
     t = transform or (lambda w: w)
     w = weights if weights is not None else {n: found[n].weight for n in (masks if masks is not None else found)}
     return {found[n].path: t(w[n]) * masks[n] if masks is not None else t(w[n]) for n in (masks if masks is not None else w)}
@@ -584,10 +656,9 @@ def float64_leaves(weights:Mapping[str, Tensor],       # by mask name: the model
 def to_torch_prune(model:nn.Module, masks:Masks) -> nn.Module:
     "Attach `masks` with `torch.nn.utils.prune.custom_from_mask` (`weight_orig` + `weight_mask`), in place"
     masks.check(model)
-    for name, p in prunable(model).items():
-        if name not in masks: continue
-        if mask_parametrization(p.module) is not None: _unmask(p.module, bake=False)
-        torch_prune.custom_from_mask(p.module, "weight", masks[name].to(p.weight.device))
+    for name, p in located(model, masks).items():
+        if mask_parametrization(p.module, p.attr) is not None: _unmask(p.module, False, p.attr)
+        torch_prune.custom_from_mask(p.module, p.attr, masks[name].to(p.weight.device))
     return model
 
 # %% ../nbs/00_masks.ipynb #171e24f3

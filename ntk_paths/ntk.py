@@ -13,7 +13,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.func import functional_call, vjp, jvp, vmap, jacrev
 from tqdm.auto import tqdm
-from .masks import Masks, prunable, mask_parametrization, eval_mode, BATCH_NORMS
+from .masks import Masks, prunable, located, mask_parametrization, eval_mode, BATCH_NORMS
 from .checks import check_model, check_batch, check_count, input_errors, renamed_option
 from .linalg import lanczos, hutchinson, hutch_pp
 
@@ -63,11 +63,12 @@ def _weight_masks(model:nn.Module, masks:Masks|None) -> dict[str, Tensor]:
     "Float masks by `named_parameters` path: the explicit `masks` and the model's own"
     out = {}
     if masks is not None: masks.check(model)
-    for name, p in prunable(model).items():
+    found = {**prunable(model), **(located(model, masks) if masks is not None else {})}
+    for name, p in found.items():
         m = torch.ones((), device=p.weight.device)
         if masks is not None and name in masks: m = m * masks[name].to(p.weight.device)
-        if (own := mask_parametrization(p.module)) is not None: m = m * own.mask
-        if hasattr(p.module, "weight_mask"): m = m * p.module.weight_mask
+        if (own := mask_parametrization(p.module, p.attr)) is not None: m = m * own.mask
+        if hasattr(p.module, p.attr + "_mask"): m = m * getattr(p.module, p.attr + "_mask")
         if m.dim(): out[p.path] = m.to(p.weight.dtype)
     return out
 
@@ -97,7 +98,11 @@ def _contract(A:Tensor, B:Tensor, mode:str) -> Tensor:
 
 def _jacobians(model, params, wmasks, x) -> dict[str, Tensor]:
     "Per-sample Jacobians {path: (N, K, *shape)} of the masked model"
-    return vmap(jacrev(lambda p, xi: _function(model, wmasks, xi[None])(p)[0]), (None, 0))(params, x)
+    one = jacrev(lambda p, xi: _function(model, wmasks, xi[None])(p)[0])
+    try: return vmap(one, (None, 0))(params, x)
+    except RuntimeError:          # ops vmap cannot batch (the fused LSTM/GRU kernels write in place): one sample at a time
+        js = [one(params, xi) for xi in x]
+        return {k: torch.stack([j[k] for j in js]) for k in js[0]}
 
 # %% ../nbs/03_ntk.ipynb #99268777
 def _conv_padding(m):

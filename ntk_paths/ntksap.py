@@ -9,7 +9,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
-from .masks import prunable, masked_forward, eval_mode
+from .masks import prunable, located, masked_forward, eval_mode
 from .models import sample_params
 from .scores import saliency, logits, resolve_input_shape, refuse_token_models
 
@@ -49,7 +49,7 @@ def ntksap_objective(model:nn.Module,
                      deltas:dict[str, Tensor], # perturbation of each masked weight, by mask name
                     )->Tensor:                 # Σ_n ‖f(z_n; θ⊙m) − f(z_n; (θ+Δθ)⊙m)‖²
     "NTK-SAP's finite difference for one batch, BatchNorm normalised with the unperturbed batch's statistics"
-    found = prunable(model)
+    found = located(model, masks)
     theta = {n: params.get(found[n].path, found[n].weight.detach()) for n in masks}
     with eval_mode(model), SharedBatchNorm() as bn:
         f0 = logits(masked_forward(model, masks, z, weights=theta, params=params))

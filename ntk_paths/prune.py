@@ -6,11 +6,11 @@
 from __future__ import annotations
 import copy, inspect, math, warnings
 from dataclasses import dataclass
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .masks import (Masks, Protect, prunable, uncovered, coverage_note, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS, LAYER_DENSITIES,
+from .masks import (Masks, Protect, prunable, located, uncovered, coverage_note, resolve_density, topk_masks, shuffle_masks, n_keep, COUNTS, LAYER_DENSITIES,
                              layer_counts, eval_mode)
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch
@@ -59,7 +59,7 @@ def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:floa
                          "protect some layers or use a shallower model.")
     if alive.kept and not nonzero:
         dead = alive.collapsed
-        zeroed = [n for n, p in prunable(model).items() if not p.weight.detach().any()] if model is not None else []
+        zeroed = [n for n, p in located(model, alive).items() if not p.weight.detach().any()] if model is not None else []
         if zeroed and not dead:
             raise ScoreError(f"{method}: every score is zero at density {density:.4g}: {', '.join(map(repr, zeroed[:4]))} "
                              f"{'is' if len(zeroed) == 1 else 'are'} all zero (initialised to zero, as torchvision's ViT and timm's "
@@ -194,6 +194,8 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
                 input_shape:tuple|None=None,# one input's shape, if neither data nor `model.input_shape` tell
                 count:str="round",          # "official": keep as many weights per step as the reference code (see `n_keep`)
                 layer_density:str|None=None,# "erk", "er", "uniform", "uniform+" or "erk+": each layer keeps its share
+                include:str|Iterable[str]=(),# regexes of parameter names pruned beyond the default (e.g. r"pos_embed")
+                embeddings:bool=False,      # prune Embedding/EmbeddingBag weights too
                 **options,                  # passed to the score function
                )->PruneRun:                 # iterate over it for the steps
     "Check a pruning run's arguments and return its steps, to be taken one at a time"
@@ -229,7 +231,7 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
             check_labels(y, len(x), k, "the pruning labels")
         if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
     protect = protect or Protect()
-    start = masks.check(model) if masks is not None else Masks.ones(model, **protect.flags)
+    start = masks.check(model) if masks is not None else Masks.ones(model, **protect.flags, include=include, embeddings=embeddings)
     if held := _held_masks(model):        # masks already on the model (apply_masks, torch.nn.utils.prune): every method starts
         start = Masks({n: m & held[n].to(m.device) if n in held else m for n, m in start.items()})   # within them
     start = start.to(next(model.parameters()).device)
@@ -274,10 +276,12 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
     current.meta = dict(method=method, density=run.density, iterations=run.iterations, schedule=run.schedule, scope=run.scope,
                         seed=seed, sanity=sanity, min_density=run.min_density, **{k: v for k, v in protect.flags.items() if v},
                         **({"count": run.count} if run.count != "round" else {}),
-                        **({"layer_density": run.layer_density} if run.layer_density else {}))
-    if note := coverage_note(model, unc := uncovered(model)):     # attention in-projections, RNN weights, embeddings, …
+                        **({"layer_density": run.layer_density} if run.layer_density else {}),
+                        **{k: v for k, v in dict(include=kwargs.get("include"), embeddings=kwargs.get("embeddings")).items() if v})
+    if note := coverage_note(model, unc := uncovered(model, current)):     # embeddings, positional embeddings, …
         current.meta["uncovered"] = unc
-        warnings.warn(f"{method}: {note}. Only Conv/Linear weights are pruned for now.", UncoveredWarning, stacklevel=2)
+        warnings.warn(f"{method}: {note}. Prune them too with embeddings=True (embeddings) or include=[regular expressions "
+                      "on their names]", UncoveredWarning, stacklevel=2)
     return current
 
 # %% ../nbs/06_prune.ipynb #5ba52357

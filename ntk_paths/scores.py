@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 import torch
 from torch import nn, Tensor
-from .masks import Masks, prunable, masked_forward, masked_params, eval_mode, float64_leaves   # masked_params, eval_mode:
+from .masks import Masks, prunable, located, masked_forward, masked_params, eval_mode, float64_leaves   # masked_params, eval_mode:
 # importable from here as before
 from .data import ones_input, mean_input
 from .paths import squared_pass
@@ -69,7 +69,7 @@ def random_scores(model, masks, *, generator=None, **_):
 @saliency("magnitude")
 def magnitude_scores(model, masks, **_):
     "|θ|"
-    found = prunable(model)
+    found = located(model, masks)
     return {n: found[n].weight.detach().abs() * m for n, m in masks.items()}
 
 # %% ../nbs/05_scores.ipynb #c8c0d8ba
@@ -85,7 +85,7 @@ def synflow_pass(model:nn.Module, masks:Masks, x:Tensor, l2:bool=False,
     "|θ ⊙ ∂R/∂θ| (or |θ² ⊙ ∂R/∂θ| with `l2`) for R the summed output of the |θ| network on `x`, in float64"
     refuse_token_models(model, "the SynFlow family feeds an all-ones (or mean) input through the |θ| network")
     with eval_mode(model):
-        found = prunable(model)
+        found = located(model, masks)
         leaves = float64_leaves({n: found[n].weight for n in masks}, masks, 1, cache)
         paths = {found[n].path for n in leaves}
         state = {n: p.detach().double().abs() for n, p in model.named_parameters() if n not in paths}
@@ -135,7 +135,7 @@ def synflow_dist_l2(model, masks, *, data=None, norm=None, cache=None, **_):
 @saliency("path_kernel", iterations=100)
 def path_kernel(model, masks, *, input_shape=None, cache=None, **_):
     "|θ_j| · ∂R₂/∂(θ_j²): each weight's contribution to Tr Π, weighted by its magnitude"
-    found = prunable(model)
+    found = located(model, masks)
     _, d = squared_pass(model, masks, input_shape=resolve_input_shape(model, None, input_shape), cache=cache)
     # |d·θ| = d·|θ| to the bit (d ≥ 0 and √(θ²) = |θ| exactly, as the official code takes it), in place: no fresh
     # float64 memory and no square root (76 ms of a 370 ms step on VGG-16-BN); d is masked already

@@ -91,21 +91,112 @@ def test_a_zero_initialised_classifier_is_named():
         prune(net, "synflow", 0.1, progress=False)
 
 
-def test_weights_that_are_not_pruned_are_reported():
-    "Finding 3: MultiheadAttention's in-projection, RNN weights and embeddings stay dense; say so, with their share"
+class GRUNet(nn.Module):
+    def __init__(self, cls=nn.GRU):
+        super().__init__(); self.rnn, self.fc = cls(4, 8, batch_first=True), nn.Linear(8, 2)
+        self.input_shape = (5, 4)
+    def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
+
+
+def test_attention_and_recurrent_weights_are_pruned_by_default():
+    "Finding 3: MultiheadAttention's in-projection and RNN weights were left dense, silently; now they are pruned"
+    import warnings
     net = init_weights(TinyTransformer(), 0)
-    with pytest.warns(UserWarning, match=r"1 weight tensor \(768 weights, [\d.]+% of all weight tensors\) is not pruned.*enc.self_attn.in_proj_weight"):
-        m = prune(net, "magnitude", 0.1, progress=False)
-    assert m.meta["uncovered"] == {"enc.self_attn.in_proj_weight": 768}
-    assert "not pruned, not counted: 1 weight tensor of 768 weights" in repr(m)
-    lstm = nn.Sequential()
-    class RNNNet(nn.Module):
-        def __init__(self):
-            super().__init__(); self.rnn, self.fc = nn.GRU(4, 8, batch_first=True), nn.Linear(8, 2)
-        def forward(self, x): return self.fc(self.rnn(x)[0][:, -1])
-    with pytest.warns(UserWarning, match="2 weight tensors"):
-        m = prune(init_weights(RNNNet(), 0), "magnitude", 0.5, progress=False)
-    assert set(m.meta["uncovered"]) == {"rnn.weight_ih_l0", "rnn.weight_hh_l0"} and list(m) == ["fc.weight"]
+    assert "enc.self_attn.in_proj_weight" in prunable(net)
+    with warnings.catch_warnings(): warnings.simplefilter("error"); m = prune(net, "random", 0.1, progress=False)
+    assert "uncovered" not in m.meta and m.kept == round(0.1 * m.total) and m.total == sum(
+        p.numel() for p in net.parameters() if p.dim() >= 2)
+    for cls in (nn.GRU, nn.LSTM, nn.RNN):
+        net = init_weights(GRUNet(cls), 0)
+        with warnings.catch_warnings(): warnings.simplefilter("error"); m = prune(net, "magnitude", 0.3, progress=False)
+        assert list(m) == ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "fc.weight"] and m.kept == round(0.3 * m.total), cls
+
+
+@pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.MultiheadAttention])
+def test_masks_on_recurrent_and_attention_weights_train_and_round_trip(cls):
+    "apply_masks on weight_ih/hh and in_proj_weight: the forward of the masked copy, zeros kept by SGD, both file conventions"
+    import copy
+    from ntk_paths import remove_masks, to_torch_prune
+    g = torch.Generator().manual_seed(0)
+    if cls is nn.MultiheadAttention:
+        net = nn.Sequential(); net.add_module("att", nn.MultiheadAttention(8, 2, batch_first=True))
+        run = lambda n, x: n.att(x, x, x)[0]
+    else:
+        net = nn.Sequential(); net.add_module("att", cls(8, 6, num_layers=2, batch_first=True))
+        run = lambda n, x: n.att(x)[0]
+    m = Masks({k: torch.rand(p.weight.shape, generator=g) < 0.4 for k, p in prunable(net).items()})
+    x = torch.randn(3, 5, 8, generator=g)
+    def tensor(n, k): mod, _, a = k.rpartition("."); return getattr(n.get_submodule(mod), a)
+    ref = copy.deepcopy(net)
+    with torch.no_grad():
+        for k, mk in m.items(): tensor(ref, k).mul_(mk)
+    apply_masks(net, m)
+    assert torch.allclose(run(net, x), run(ref, x), atol=1e-6)
+    assert Masks.from_model(net) == m and Masks.from_model(to_torch_prune(copy.deepcopy(net), m)) == m
+    assert torch.allclose(run(to_torch_prune(copy.deepcopy(net), m), x), run(ref, x), atol=1e-6)
+    opt = torch.optim.SGD(net.parameters(), lr=0.5, momentum=0.9, weight_decay=1e-3)
+    for _ in range(2): opt.zero_grad(); run(net, x).square().sum().backward(); opt.step()
+    for k, mk in m.items():
+        w = tensor(net, k)
+        assert (w[~mk] == 0).all() and (w[mk] != 0).any(), k
+    baked = remove_masks(net)
+    assert all((tensor(baked, k)[~mk] == 0).all() for k, mk in m.items()) and not list(baked.buffers())
+
+
+def test_embeddings_are_opt_in():
+    import warnings
+    net = init_weights(Tokens(), 0)
+    data = labelled(torch.randint(0, 50, (12, 7), generator=torch.Generator().manual_seed(0)), 3)
+    with pytest.warns(UserWarning, match=r"emb.weight.*embeddings=True"):
+        m = prune(net, "snip", 0.2, data=data, progress=False)
+    assert list(m) == ["fc1.weight", "fc2.weight"] and m.meta["uncovered"] == {"emb.weight": 600}
+    with warnings.catch_warnings(): warnings.simplefilter("error"); m = prune(net, "snip", 0.2, data=data, embeddings=True, progress=False)
+    assert list(m) == ["emb.weight", "fc1.weight", "fc2.weight"] and m.kept == round(0.2 * (600 + 288 + 72))
+    assert m.meta["embeddings"] is True and "uncovered" not in m.meta
+
+
+class Bilinear(nn.Module):
+    "A custom layer: a bare Parameter used through a matmul, which no module type tells ntk_paths about"
+    def __init__(self):
+        super().__init__(); self.W = nn.Parameter(torch.randn(6, 6)); self.fc = nn.Linear(6, 2)
+        self.input_shape = (6,)
+    def forward(self, x): return self.fc(torch.relu(x @ self.W))
+
+
+@pytest.mark.parametrize("method", ["magnitude", "snip", "synflow", "ntksap"])
+def test_any_parameter_can_be_added_or_removed_by_name(method):
+    net = init_weights(Bilinear(), 0)
+    data = (torch.randn(8, 6, generator=torch.Generator().manual_seed(0)), torch.arange(8) % 2)
+    kw = dict(data=data) if SCORES[method].data != "none" else {}
+    with pytest.warns(UserWarning, match=r"1 weight tensor \(36 weights.*: W"):
+        m = prune(net, method, 0.5, progress=False, iterations=1, **kw)
+    m = prune(net, method, 0.5, progress=False, iterations=1, include=r"^W$", **kw)
+    assert list(m) == ["fc.weight", "W"] and m.kept == 24 and m.meta["include"] == r"^W$"
+    x = data[0]
+    import copy
+    masked = apply_masks(copy.deepcopy(net), m)
+    with torch.no_grad():
+        ref = torch.nn.functional.linear(torch.relu(x @ (net.W * m["W"])), net.fc.weight * m["fc.weight"], net.fc.bias)
+        assert torch.allclose(masked(x), ref, atol=1e-6)
+    assert list(prune(net, method, 0.5, progress=False, iterations=1, include="W", exclude="fc", **kw)) == ["W"]
+
+
+def test_the_ntk_with_masked_attention_and_recurrent_weights():
+    "empirical_ntk with masks on in_proj_weight / weight_hh: the kernel of the pruned network (jacrev over kept weights)"
+    for net, x in [(init_weights(TinyTransformer(d=8), 0), torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(1))),
+                   (init_weights(GRUNet(nn.LSTM), 0), torch.randn(3, 5, 4, generator=torch.Generator().manual_seed(1)))]:
+        net = net.double().eval(); x = x.double()
+        net.input_shape = tuple(x.shape[1:])
+        m = Masks({k: torch.rand(p.weight.shape, generator=torch.Generator().manual_seed(3)) < 0.5 for k, p in prunable(net).items()})
+        found = prunable(net)
+        params = {n: p.detach() for n, p in net.named_parameters()}
+        for k, p in found.items(): params[p.path] = params[p.path] * m[k]
+        jac = torch.func.jacrev(lambda p: torch.func.functional_call(net, p, (x,)))(params)
+        for k, p in found.items(): jac[p.path] = jac[p.path] * m[k]          # pruned weights are not parameters
+        J = torch.cat([j.flatten(2) for j in jac.values()], 2)
+        ref = torch.einsum("nkp,mlp->nmkl", J, J)
+        got = empirical_ntk(net, x, masks=m)
+        assert ((got - ref).abs().max() / ref.abs().max()) < 1e-10, type(net).__name__
 
 
 # ---- tied weights (issue 25, finding 4; issue 26, finding 1) ----
