@@ -113,7 +113,7 @@ def child(model_name, method, N, max_memory):
     x = torch.randn(N, *net.input_shape, generator=torch.Generator().manual_seed(0))
     if os.environ.get("PRUNED"):                               # random masks keeping this fraction of every layer
         from ntk_paths import Masks, apply_masks
-        from ntk_paths.masks import prunable
+        from ntk_paths.prunable import prunable
         g = torch.Generator().manual_seed(1)
         masks = Masks({n: torch.rand(p.weight.shape, generator=g) < float(os.environ["PRUNED"]) for n, p in prunable(net).items()})
         apply_masks(net, masks)                                # the tutorial's recipe then sees the pruned network too

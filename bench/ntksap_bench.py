@@ -6,19 +6,18 @@ perturb the copy, then forward and backward through both. ntk_paths draws fresh 
 (`sample_params`), records the BatchNorm statistics inside the unperturbed forward, and never copies the model.
 Both run the same prune loop (exponential schedule, exact top-k) so the difference is the scoring.
 
-    python bench/ntksap_bench.py            # reduced setting (ResNet-20, T=4, R=2, 100 noise inputs)
-    python bench/ntksap_bench.py --full     # the CIFAR-10 protocol of the paper (T=20, R=5, 100 inputs)
-    python bench/ntksap_bench.py --device cuda   # both on a GPU (the draws are made on the CPU and moved, for both)
+    python -m bench.ntksap_bench            # reduced setting (ResNet-20, T=4, R=2, 100 noise inputs)
+    python -m bench.ntksap_bench --full     # the CIFAR-10 protocol of the paper (T=20, R=5, 100 inputs)
+    python -m bench.ntksap_bench --device cuda   # both on a GPU (the draws are made on the CPU and moved, for both)
 """
 import argparse, copy, sys, time
 import torch
 from torch import nn
 from ntk_paths import ResNet20, init_weights, prune, Masks, topk_masks
-from ntk_paths.masks import prunable
+from ntk_paths.prunable import prunable
 from ntk_paths.prune import schedule_densities
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from ntksap_reference import ntksap_reference   # the same reference the tests check ntk_paths against
+from tests.reference.ntksap import ntksap_reference   # the same reference the tests check ntk_paths against
 
 
 def straightforward_scores(model, masks, eps, batch_size, rounds, gen):

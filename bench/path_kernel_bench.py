@@ -14,7 +14,7 @@ import torch
 from ntk_paths import ResNet20, VGG, init_weights
 from ntk_paths.linalg import lanczos
 from ntk_paths.paths import path_kernel_trace, path_kernel_gvp, _flat_ops
-from ntk_paths.masks import prunable
+from ntk_paths.prunable import prunable
 
 
 def timed(f, repeats=3):

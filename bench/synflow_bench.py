@@ -1,7 +1,7 @@
-"""Iterative SynFlow, SynFlow-L2 and path_kernel: ntk_paths against a straightforward implementation of the official loop (tests/official_reference.py),
+"""Iterative SynFlow, SynFlow-L2 and path_kernel: ntk_paths against a straightforward implementation of the official loop (tests/reference/official.py),
 in the same process, on ResNet-20 (or VGG-16-BN), with the same masks checked.
 
-    python bench/synflow_bench.py [--model resnet20|vgg16_bn] [--methods synflow,synflow_l2,path_kernel] [--iterations 100] [--threads 2]
+    python -m bench.synflow_bench [--model resnet20|vgg16_bn] [--methods synflow,synflow_l2,path_kernel] [--iterations 100] [--threads 2]
                                   [--device cuda] [--repeats 3]
 
 Prints the time of each, the ratio, and whether the masks are equal (ntk_paths with count="official" against the
@@ -9,8 +9,7 @@ float64 reference; the float32 reference is timed as the official code runs, its
 import argparse, sys, time
 from pathlib import Path
 import torch
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from official_reference import official_prune_loop
+from tests.reference.official import official_prune_loop
 from ntk_paths import prune, init_weights, make_model
 
 p = argparse.ArgumentParser()

@@ -8,7 +8,7 @@ from ntk_paths import (Masks, MaskMismatchError, apply_masks, resolve_density, t
                        ntk_eigvals, path_kernel_trace, path_decomposition, squared_pass, count_paths, train, evaluate,
                        TensorData, load_dataset, load_digits, load_torchvision, balanced_batch, SweepConfig, sweep,
                        load_sweep, compare, MLP, LeNet5, VGG, init_weights)
-from ntk_paths.io import FolderLock, read_jsonl
+from ntk_paths.storage import FolderLock, read_jsonl
 from ntk_paths.cli import main
 from ntk_paths.executors import get_executor
 

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 import torch.nn.utils.prune as torch_prune
 from ntk_paths import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, ntk_trace, predict_mse_loss, fit_mse, Masks,
                        apply_masks, init_weights, MLP, LeNet5, VGG, ResNet20, Conv1dNet)
-from ntk_paths.masks import prunable
+from ntk_paths.prunable import prunable
 
 
 def reference_ntk(model, x1, x2, masks=None):
@@ -72,13 +72,13 @@ def test_every_implementation_equals_the_float64_reference(case, masked):
 
 def test_vgg11_convolutions_as_patches_equal_the_reference():
     "Full-size VGG-11 (conv biases): its 512-channel layers stay factored (cotangents and patches); the kernel is unchanged"
-    from ntk_paths.ntk import _setup, _structured_layers, _shapes, _patches_pay
+    from ntk_paths.ntk_blocks import structured_layers, layer_shapes, patches_pay
     net = init_weights(VGG(11), 0).double().eval()
     g = torch.Generator().manual_seed(2)
     x1, x2 = torch.randn(2, 3, 32, 32, generator=g, dtype=torch.float64), torch.randn(1, 3, 32, 32, generator=g, dtype=torch.float64)
-    layers, _ = _structured_layers(net)
-    shapes = _shapes(net, _setup(net, None, x1).params, layers, x1)
-    chosen = [n for (n, m, k), s in zip(layers, shapes) if k == "conv" and _patches_pay(m, s, 10, 2, "full")]
+    layers, _ = structured_layers(net)
+    shapes = layer_shapes(net, {n: p.detach() for n, p in net.named_parameters()}, layers, x1)
+    chosen = [n for (n, m, k), s in zip(layers, shapes) if k == "conv" and patches_pay(m, s, 10, 2, "full")]
     assert {"features.11", "features.13", "features.16", "features.18"} <= set(chosen), chosen
     xs = torch.cat([x1, x2]); ref = reference_ntk(net, xs, xs)[:2]          # rows of x1, columns of x1 and x2
     ones = Masks({n: torch.ones(p.weight.shape, dtype=torch.bool) for n, p in prunable(net).items()})

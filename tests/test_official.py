@@ -1,11 +1,11 @@
 """With count="official", ntk_paths' iterative SynFlow, SynFlow-L2 and path_kernel masks equal the official loop's bit
-for bit (tests/official_reference.py, float64) at every density of the schedule; with the default count they differ by
+for bit (tests/reference/official.py, float64) at every density of the schedule; with the default count they differ by
 the kept-count convention only (each step keeps round(d·N) instead of N − int((1 − d)·N)). path_kernel on a network with
 max-pooling differs on purpose: a squared copy of the network keeps max-pooling, which drops every path but one per
 window from Tr Π; our squared network sums them (nbs/04_paths.ipynb checks it against the enumerated paths)."""
 import pytest, torch
 from ntk_paths import prune, init_weights, ResNet20, LeNet5, MLP, Masks
-from official_reference import official_prune_loop
+from reference.official import official_prune_loop
 
 
 def same(ours, theirs): return all(torch.equal(ours[n].cpu(), theirs[n]) for n in theirs) and list(ours) == list(theirs)

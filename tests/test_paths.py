@@ -3,9 +3,9 @@ import math, warnings
 import pytest, torch
 from torch import nn
 from ntk_paths import Masks, init_weights, SCORES, MLP, ResNet20, empirical_ntk
-from ntk_paths.masks import prunable
-from ntk_paths.paths import (path_decomposition, path_kernel_trace, squared_pass, path_kernel_gvp, path_kernel_eigvals,
-                             count_paths, enumerate_paths)
+from ntk_paths.prunable import prunable
+from ntk_paths.paths import path_kernel_trace, squared_pass, path_kernel_gvp, path_kernel_eigvals
+from ntk_paths.decomposition import path_decomposition, count_paths, enumerate_paths
 
 
 def seq_mlp():

@@ -127,7 +127,7 @@ def test_bad_input():
 @pytest.mark.parametrize("rule", ["erk", "er", "uniform", "uniform+", "erk+"])
 def test_layer_density_rules_on_every_reference_model(rule):
     "prune(net, 'random', 0.01, layer_density=rule) on MLP, LeNet-5, VGG-16 and ResNet-20: exact total, the rule's shares"
-    from ntk_paths.masks import layer_counts
+    from ntk_paths.topk import layer_counts
     done = 0
     for net in (MLP(), LeNet5(), VGG(16, width=0.25), ResNet20()):
         init_weights(net, 0)

@@ -5,9 +5,9 @@ from torch import nn
 import torch.nn.functional as F
 from ntk_paths import (prune, Masks, SCORES, init_weights, MLP, LeNet5, VGG, ResNet20, load_digits, balanced_batch,
                        topk_masks)
-from ntk_paths.masks import prunable
+from ntk_paths.prunable import prunable
 from ntk_paths.data import noise_batch
-from ntksap_reference import ntksap_reference
+from reference.ntksap import ntksap_reference
 
 torch.set_default_dtype(torch.float32)
 

@@ -15,7 +15,7 @@ from torchvision.models.convnext import CNBlockConfig
 from torchvision.models.efficientnet import MBConvConfig
 from torchvision.models.regnet import BlockParams
 from ntk_paths import prune, SCORES, ScoreError
-from ntk_paths.masks import uncovered, prunable
+from ntk_paths.prunable import uncovered, prunable
 from test_any_model import TiedLM           # token embedding, a hidden layer, the output layer tied to the embedding
 
 timm = pytest.importorskip("timm", reason="timm is in the dev extra: pip install -e '.[dev]'")

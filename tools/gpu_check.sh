@@ -32,6 +32,6 @@ for amp in "" bf16 fp16; do
     grep -v UserWarning | grep -v check_worker | tee -a "$OUT/gpu_check.log"
 done
 log "3. SynFlow and NTK-SAP on the GPU ($((SECONDS - t0)) s so far)"
-timeout 120 python3 bench/synflow_bench.py --model resnet20 --device cuda --repeats 3 2>&1 | tee -a "$OUT/gpu_check.log"
-timeout 90 python3 bench/ntksap_bench.py --device cuda 2>&1 | tee -a "$OUT/gpu_check.log"
+timeout 120 python3 -m bench.synflow_bench --model resnet20 --device cuda --repeats 3 2>&1 | tee -a "$OUT/gpu_check.log"
+timeout 90 python3 -m bench.ntksap_bench --device cuda 2>&1 | tee -a "$OUT/gpu_check.log"
 log "done in $((SECONDS - t0)) s"

@@ -4,7 +4,7 @@ import copy
 import torch
 from torch import nn
 from ntk_paths import init_weights
-from ntk_paths.masks import prunable
+from ntk_paths.prunable import prunable
 
 
 def ntksap_reference(model, masks, eps, batch_size, rounds, shape, gen, biased_variance=True):
