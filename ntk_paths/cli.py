@@ -12,6 +12,7 @@ from .models import MODELS, make_model, init_weights
 from .data import DATASETS, SHAPES, TORCHVISION, load_dataset
 from .scores import SCORES
 from .prune import prune, SCHEDULES
+from .prunable import Protect
 from .storage import default_device
 from .sweep import compare
 from .sweep import SweepConfig, sweep, load_sweep
@@ -104,8 +105,7 @@ def cmd_prune(a) -> int:
     t0 = time.perf_counter()
     masks = prune(net, a.method, a.density, sparsity=a.sparsity, compression=a.compression, iterations=a.iterations,
                   schedule=a.schedule, scope=a.scope, data=data,
-                  seed=a.seed, protect_first=a.protect_first, protect_last=a.protect_last,
-                  protect_shortcuts=a.protect_shortcuts, min_density=a.min_density, count=a.count, layer_density=a.layer_density,
+                  seed=a.seed, protect=Protect(a.protect_first, a.protect_last, a.protect_shortcuts), min_density=a.min_density, count=a.count, layer_density=a.layer_density,
                   progress=not a.quiet)
     masks.meta.update(model=a.model, dataset=a.dataset)
     print(masks)

@@ -58,9 +58,9 @@ class Masks(Mapping):
 
 # %% ../nbs/03_masks.ipynb #30070635
 @torch.no_grad()
-def _ones(model, **protect) -> Masks:
-    "Masks keeping every prunable weight of `model` (`protect` as in `prunable`)"
-    return Masks({n: torch.ones_like(p.weight, dtype=torch.bool) for n, p in prunable(model, **protect).items()})
+def _ones(model, protect=None, include=(), embeddings:bool=False) -> Masks:
+    "Masks keeping every prunable weight of `model` (the arguments as in `prunable`)"
+    return Masks({n: torch.ones_like(p.weight, dtype=torch.bool) for n, p in prunable(model, protect, include, embeddings).items()})
 
 Masks.ones = staticmethod(_ones)
 

@@ -13,8 +13,8 @@ from torch.nn.utils import parametrize
 
 # %% auto #0
 __all__ = ['PRUNABLE_TYPES', 'EMBEDDINGS', 'SHORTCUT_WORDS', 'trainable_weight', 'weight_path', 'weight_names', 'param_names',
-           'MaskParametrization', 'mask_parametrization', 'Prunable', 'prunable', 'canonical_names', 'locate',
-           'located', 'uncovered', 'coverage_note', 'Protect']
+           'MaskParametrization', 'mask_parametrization', 'Prunable', 'Protect', 'check_protect', 'prunable',
+           'canonical_names', 'locate', 'located', 'uncovered', 'coverage_note']
 
 # %% ../nbs/02_prunable.ipynb #7cda0103
 PRUNABLE_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -76,11 +76,32 @@ class Prunable:
     @property
     def weight(self) -> Tensor: return trainable_weight(self.module, self.attr)
 
-# %% ../nbs/02_prunable.ipynb #e1dc7d5d
+# %% ../nbs/02_prunable.ipynb #1462b935
 def _as_patterns(exclude) -> list[str]:
     if exclude is None: return []
     return [exclude] if isinstance(exclude, str) else list(exclude)
 
+@dataclass(frozen=True)
+class Protect:
+    "Which layers stay dense: the first, the last, shortcut/downsample layers, names matching `exclude`"
+    first: bool = False
+    last: bool = False
+    shortcuts: bool = False
+    exclude: str|Iterable[str] = ()   # regular expressions on weight names
+    @property
+    def record(self) -> dict:
+        "What differs from no protection, for the masks' `meta` (plain JSON)"
+        ex = _as_patterns(self.exclude)
+        return {k: v for k, v in dict(first=self.first, last=self.last, shortcuts=self.shortcuts, exclude=ex).items() if v}
+
+def check_protect(protect) -> Protect:
+    "`protect`, or no protection for None; anything else is refused by name"
+    if protect is None: return Protect()
+    if not isinstance(protect, Protect):
+        raise TypeError(f"protect must be a Protect(first=..., last=..., shortcuts=..., exclude=...), got {protect!r}")
+    return protect
+
+# %% ../nbs/02_prunable.ipynb #e1dc7d5d
 def _refuse_reparametrised(n:str, m:nn.Module, a:str):
     if hasattr(m, a + "_g") or (parametrize.is_parametrized(m, a) and mask_parametrization(m, a) is None):
         raise ValueError(f"{n or type(m).__name__} ({type(m).__name__}) has a reparametrised {a} (weight_norm, "
@@ -105,31 +126,29 @@ def _candidates(model:nn.Module, embeddings:bool=False, include=()) -> list[tupl
     return found
 
 def prunable(model:nn.Module,             # any network
-             protect_first:bool=False,    # keep the first prunable weight (registration order) dense
-             protect_last:bool=False,     # keep the last one (usually the classifier) dense
-             protect_shortcuts:bool=False,# keep layers whose name contains "shortcut" or "downsample" dense
-             exclude:str|Iterable[str]=(),# regular expressions; matching weight names stay dense
+             protect:Protect|None=None,   # which of them stay dense, e.g. Protect(first=True, last=True)
              include:str|Iterable[str]=(),# regular expressions; matching parameters are pruned too (any module)
              embeddings:bool=False,       # prune the weights of Embedding/EmbeddingBag modules too
             )->dict[str, Prunable]:       # prunable weights by `state_dict` name, in registration order
     "The weights ntk_paths may prune in `model`; a weight shared by several layers (tied) once, under its first name"
+    protect = check_protect(protect)
     found = _candidates(model, embeddings, include)
     if not found:
         raise ValueError(f"{type(model).__name__} has no prunable layer: ntk_paths prunes the weights of Conv, ConvTranspose, "
                          "Linear, MultiheadAttention and RNN/LSTM/GRU modules and found none. Pass a model that has some, "
                          "or name the parameters to prune with include=")
-    pats, out = _as_patterns(exclude), {}
+    pats, out = _as_patterns(protect.exclude), {}
     names = {id(p): k for k, p in model.named_parameters()}     # a tied weight's path is the name named_parameters gives it
     for i, (n, m, a) in enumerate(found):
         name = f"{n}.{a}" if n else a
-        if protect_first and i == 0: continue
-        if protect_last and i == len(found) - 1: continue
-        if protect_shortcuts and any(w in part for part in n.split(".") for w in SHORTCUT_WORDS): continue
+        if protect.first and i == 0: continue
+        if protect.last and i == len(found) - 1: continue
+        if protect.shortcuts and any(w in part for part in n.split(".") for w in SHORTCUT_WORDS): continue
         if any(re.search(p, name) for p in pats): continue
         out[name] = Prunable(name, names.get(id(trainable_weight(m, a)), weight_path(n, m, a)), m, a)
     if not out:
         raise ValueError(f"every prunable layer of {type(model).__name__} is protected or excluded "
-                         f"({len(found)} found); relax protect_first/protect_last/protect_shortcuts/exclude.")
+                         f"({len(found)} found); relax protect= (first, last, shortcuts, exclude).")
     return out
 
 # %% ../nbs/02_prunable.ipynb #9ec03edb
@@ -171,16 +190,3 @@ def coverage_note(model:nn.Module, unc:dict|None=None) -> str|None:
     names = ", ".join(list(unc)[:4]) + (f" and {len(unc) - 4} more" if len(unc) > 4 else "")
     return (f"{len(unc)} weight tensor{'s' * (len(unc) > 1)} ({n:,} weights, {n / total:.1%} of all weight tensors) "
             f"{'are' if len(unc) > 1 else 'is'} not pruned and not counted in the density: {names}")
-
-# %% ../nbs/02_prunable.ipynb #1462b935
-@dataclass(frozen=True)
-class Protect:
-    "Which layers stay dense: the first, the last, shortcut/downsample layers, names matching `exclude`"
-    first: bool = False
-    last: bool = False
-    shortcuts: bool = False
-    exclude: str|Iterable[str] = ()   # regular expressions on weight names
-    @property
-    def flags(self) -> dict:
-        "The same, as the keyword arguments of `prunable` and `Masks.ones`"
-        return dict(protect_first=self.first, protect_last=self.last, protect_shortcuts=self.shortcuts, exclude=self.exclude)

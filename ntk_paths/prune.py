@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .prunable import Protect, prunable, located, uncovered, coverage_note
+from .prunable import Protect, check_protect, prunable, located, uncovered, coverage_note
 from .masks import Masks, resolve_density, shuffle_masks
 from .topk import topk_masks, n_keep, COUNTS, LAYER_DENSITIES, layer_counts
 from .functional import eval_mode
@@ -117,12 +117,7 @@ def _inputs_labels(data) -> tuple:
         return tuple(data)
     return data, None
 
-def _protection(protect:Protect|None, first, last, shortcuts, exclude) -> Protect:
-    "`protect`, or the same built from the separate flags (not both)"
-    if protect is None: return Protect(first, last, shortcuts, exclude)
-    if not isinstance(protect, Protect): raise TypeError(f"protect must be a Protect(first=..., last=..., ...), got {protect!r}")
-    if first or last or shortcuts or exclude: raise TypeError("pass protect=Protect(...) or the protect_* flags and exclude, not both")
-    return protect
+_GONE = {"protect_first": "first", "protect_last": "last", "protect_shortcuts": "shortcuts", "exclude": "exclude"}
 
 # %% ../nbs/18_prune.ipynb #0d4878e8
 class Step(NamedTuple):
@@ -232,8 +227,8 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
             with torch.no_grad(), input_errors(model, x[:1]), eval_mode(model): k = logits(model(x[:1])).shape[-1]
             check_labels(y, len(x), k, "the pruning labels")
         if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
-    protect = protect or Protect()
-    start = masks.check(model) if masks is not None else Masks.ones(model, **protect.flags, include=include, embeddings=embeddings)
+    protect = check_protect(protect)
+    start = masks.check(model) if masks is not None else Masks.ones(model, protect, include, embeddings)
     if held := _held_masks(model):        # masks already on the model (apply_masks, torch.nn.utils.prune): every method starts
         start = Masks({n: m & held[n].to(m.device) if n in held else m for n, m in start.items()})   # within them
     start = start.to(next(model.parameters()).device)
@@ -249,16 +244,17 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
           density:float|None=None,    # fraction of prunable weights to keep
           *,
           seed:int=0,                 # fixes every random choice
-          protect:Protect|None=None,  # layers kept dense, e.g. Protect(first=True, last=True)
-          protect_first:bool=False, protect_last:bool=False, protect_shortcuts:bool=False,
-          exclude=(),                 # the same as separate flags: regexes of weight names to keep dense
+          protect:Protect|None=None,  # layers kept dense, e.g. Protect(first=True, last=True, exclude=r"^fc")
           sanity:str|None=None,       # "shuffle", "reinit" or "invert" (Frankle et al. 2021)
           progress:bool=True,         # show a progress bar over iterations
           **kwargs,                   # everything else `prune_steps` takes (iterations, schedule, scope, data, ...)
          )->Masks:                    # one bool tensor per prunable weight
     "Prune `model` at initialisation with `method` to exactly `density`"
     if sanity not in (None, *SANITY): raise ValueError(f"unknown sanity check {sanity!r}; choose one of: {', '.join(SANITY)}")
-    protect = _protection(protect, protect_first, protect_last, protect_shortcuts, exclude)
+    if gone := [k for k in _GONE if k in kwargs]:
+        raise TypeError(f"prune takes protection as one object: protect=Protect({', '.join(f'{_GONE[k]}=...' for k in gone)}) "
+                        f"instead of {', '.join(k + '=' for k in gone)} (from ntk_paths import Protect)")
+    protect = check_protect(protect)
     if (taken := [k for k in ("generator", "invert") if k in kwargs]):
         raise TypeError(f"prune does not take {' or '.join(taken)}=: it draws from seed=, and inverts with sanity='invert' "
                         "(prune_steps takes both)")
@@ -276,7 +272,7 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
     if sanity == "shuffle": current = shuffle_masks(current, g)
     if sanity == "reinit": init_weights(model, REINIT_SEED + seed)   # a stream apart from seeds used to initialise
     current.meta = dict(method=method, density=run.density, iterations=run.iterations, schedule=run.schedule, scope=run.scope,
-                        seed=seed, sanity=sanity, min_density=run.min_density, **{k: v for k, v in protect.flags.items() if v},
+                        seed=seed, sanity=sanity, min_density=run.min_density, **({"protect": protect.record} if protect.record else {}),
                         **({"count": run.count} if run.count != "round" else {}),
                         **({"layer_density": run.layer_density} if run.layer_density else {}),
                         **{k: v for k, v in dict(include=kwargs.get("include"), embeddings=kwargs.get("embeddings")).items() if v})

@@ -14,6 +14,7 @@ from .topk import COUNTS, LAYER_DENSITIES
 from .models import MODELS, make_model, init_weights
 from .data import DATASETS, load_dataset, balanced_batch
 from .prune import prune, SANITY, CollapseWarning
+from .prunable import Protect
 from .scores import SCORES
 from .train import train, get_recipe
 from .images import load_cifar, load_tiny_imagenet, shrink, pruning_batch, CIFAR
@@ -158,7 +159,7 @@ def _measure(cfg:SweepConfig, data, run:dict, device, checkpoint=None) -> dict:
             warnings.simplefilter("ignore", CollapseWarning)
             masks = prune(net, name, run["density"], iterations=iters, data=pdata if SCORES[name].data != "none" else None,
                           seed=run["seed"], sanity=run["sanity"], count=cfg.count, layer_density=cfg.layer_density,
-                          protect_shortcuts=cfg.protect_shortcuts, progress=False, **cfg.method_options.get(name, {}))
+                          protect=Protect(shortcuts=cfg.protect_shortcuts), progress=False, **cfg.method_options.get(name, {}))
     t1 = time.perf_counter()
     row = dict(iterations=masks.meta["iterations"] if masks else 0, kept=masks.kept if masks else None,
                total=masks.total if masks else None,

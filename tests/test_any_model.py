@@ -3,7 +3,7 @@ built here (the zoo of torchvision/timm models is the next step): transformers' 
 ops without one, token inputs, clipping activations and slicing in the path methods, zero-initialised classifiers."""
 import pytest, torch
 from torch import nn
-from ntk_paths import prune, init_weights, MLP, ScoreError, path_kernel_trace
+from ntk_paths import prune, init_weights, MLP, ScoreError, path_kernel_trace, Protect
 from ntk_paths.models import init_weights
 
 
@@ -178,7 +178,7 @@ def test_any_parameter_can_be_added_or_removed_by_name(method):
     with torch.no_grad():
         ref = torch.nn.functional.linear(torch.relu(x @ (net.W * m["W"])), net.fc.weight * m["fc.weight"], net.fc.bias)
         assert torch.allclose(masked(x), ref, atol=1e-6)
-    assert list(prune(net, method, 0.5, progress=False, iterations=1, include="W", exclude="fc", **kw)) == ["W"]
+    assert list(prune(net, method, 0.5, progress=False, iterations=1, include="W", protect=Protect(exclude="fc"), **kw)) == ["W"]
 
 
 def test_the_ntk_with_masked_attention_and_recurrent_weights():

@@ -3,7 +3,7 @@ import copy, math
 import pytest, torch
 from torch import nn
 import torch.nn.functional as F
-from ntk_paths import (prune, Masks, SCORES, init_weights, MLP, LeNet5, VGG, ResNet20, load_digits, balanced_batch,
+from ntk_paths import (prune, Protect, Masks, SCORES, init_weights, MLP, LeNet5, VGG, ResNet20, load_digits, balanced_batch,
                        topk_masks)
 from ntk_paths.prunable import prunable
 from ntk_paths.data import noise_batch
@@ -98,7 +98,7 @@ def test_grasp_prunes_the_weights_whose_removal_costs_least_gradient_flow(batch)
         G = flow(W1.clone())
         dG = torch.tensor([[flow(W1.clone().index_put_((torch.tensor(i), torch.tensor(j)), torch.tensor(0.))) - G
                             for j in range(64)] for i in range(12)])
-        m = prune(net, "grasp", 0.5, data=(x, y), exclude="fc2", progress=False)["fc1.weight"]
+        m = prune(net, "grasp", 0.5, data=(x, y), protect=Protect(exclude="fc2"), progress=False)["fc1.weight"]
         assert dG[~m].mean() > dG[m].mean(), seed
 
 
