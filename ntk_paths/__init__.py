@@ -13,7 +13,7 @@ from .data import (TensorData, DATASETS, load_dataset, load_digits, load_mnist1d
 from .images import (ImageData, CIFAR, load_cifar, write_cifar, load_tiny_imagenet, load_image_folder, normalise, shrink,
                      pruning_batch, random_crop_flip, random_resized_crop_flip)
 from .linalg import lanczos, hutchinson, hutch_pp
-from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, spectrum_stats, ntk_trace,
+from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, kernel_eigvals, spectrum_stats, ntk_trace,
                   predict_mse_loss)
 from .paths import (squared_pass, path_kernel_trace, path_kernel_gvp, path_kernel_eigvals, path_kernel_stats,
                     active_path_sums)

@@ -13,8 +13,7 @@ from torch.func import functional_call
 
 # %% auto #0
 __all__ = ['check_finite', 'check_model', 'model_dtype', 'check_labels', 'check_batch', 'expected_input', 'input_shape_of',
-           'shape_problem', 'input_errors', 'accepted_options', 'check_options', 'renamed_option', 'check_count',
-           'delegates']
+           'shape_problem', 'input_errors', 'accepted_options', 'check_options', 'check_count', 'delegates']
 
 # %% ../nbs/00_checks.ipynb #eeb6281f
 def check_finite(t:Tensor, what:str) -> Tensor:
@@ -136,15 +135,6 @@ def check_options(options:dict, accepted:list[str], what:str):
     if not unknown: return
     hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, accepted, 1)) else repr(k) for k in unknown]
     raise TypeError(f"{what} does not take {', '.join(hints)}; it takes: {', '.join(accepted) or 'no options'}")
-
-# %% ../nbs/00_checks.ipynb #3435ffe1
-def renamed_option(value, old_value, name:str, old:str, default):
-    "The value of option `name`, which used to be called `old`: `old=` still works, with a DeprecationWarning"
-    if old_value is None: return value
-    if value != default: raise TypeError(f"pass {name}= only: {old}= is its old name")
-    warnings.warn(f"{old}= is now called {name}= (`method` always means a pruning method); {old}= will be removed",
-                  DeprecationWarning, stacklevel=3)
-    return old_value
 
 # %% ../nbs/00_checks.ipynb #91861dbb
 def check_count(v, name:str, minimum:int=1, allow_none:bool=True):

@@ -16,14 +16,14 @@ from tqdm.auto import tqdm
 from .prunable import prunable, located, mask_parametrization
 from .masks import Masks
 from .functional import eval_mode, quiet_jvp, BATCH_NORMS
-from .checks import check_model, check_batch, check_count, input_errors, renamed_option
+from .checks import check_model, check_batch, check_count, input_errors
 from .linalg import lanczos, hutchinson, hutch_pp
 from .ntk_blocks import (contract, structured_layers, layer_shapes, layer_factors, combine_factors, weight_key,
                                   patches_pay, is_sparse)
 
 # %% auto #0
-__all__ = ['MODES', 'IMPLEMENTATIONS', 'ESTIMATORS', 'Kernel', 'ntk_matrix', 'empirical_ntk', 'ntk_vp', 'ntk_eigvals',
-           'spectrum_stats', 'ntk_trace', 'predict_mse_loss']
+__all__ = ['MODES', 'IMPLEMENTATIONS', 'ESTIMATORS', 'KernelRecipe', 'ntk_matrix', 'empirical_ntk', 'ntk_vp', 'kernel_eigvals',
+           'ntk_eigvals', 'spectrum_stats', 'ntk_trace', 'predict_mse_loss']
 
 # %% ../nbs/12_ntk.ipynb #ac98c451
 MODES = ("full", "trace", "diag")
@@ -97,7 +97,7 @@ def _jacobians(model, params, wmasks, x) -> dict[str, Tensor]:
         return {k: torch.stack([j[k] for j in js]) for k in js[0]}
 
 # %% ../nbs/12_ntk.ipynb #0f978172
-class Kernel(NamedTuple):
+class KernelRecipe(NamedTuple):
     "One way to compute Θ, as `_assemble` uses it"
     factors: Callable          # a chunk of inputs (n, ...) -> what it contributes
     combine: Callable          # (factors1, factors2, mode) -> the block Θ(chunk1, chunk2), (n1, n2, ...) layout
@@ -106,7 +106,7 @@ class Kernel(NamedTuple):
     chunk_hint: int = 0        # inputs per chunk above which making factors gets slower per input (0: no limit)
 
 @dataclass
-class _Net:
+class _Prepared:
     "What every implementation is given: the model in eval mode, its parameters and masks, and a first batch"
     model: nn.Module
     params: dict               # trainable parameters by path, detached
@@ -118,28 +118,28 @@ class _Net:
     @property
     def P(self) -> int: return sum(p.numel() for p in self.params.values())
 
-def _setup(model:nn.Module, masks:Masks|None, x:Tensor, mode:str="full") -> _Net:
+def _setup(model:nn.Module, masks:Masks|None, x:Tensor, mode:str="full") -> _Prepared:
     "Parameters, masks and the number of outputs, with the model's output checked to be (N, K) logits"
     params, wmasks = _params(model), _weight_masks(model, masks)
     with torch.no_grad(), input_errors(model, x): out = functional_call(model, params, (x[:1],))
     if not isinstance(out, Tensor) or out.dim() != 2:
         raise ValueError(f"the model must return logits of shape (N, K); it returned "
                          f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
-    return _Net(model, params, wmasks, out.shape[1], out.element_size(), x, mode)
+    return _Prepared(model, params, wmasks, out.shape[1], out.element_size(), x, mode)
 
 # %% ../nbs/12_ntk.ipynb #1c370fd2
 def _reduce(full:Tensor, mode:str) -> Tensor:
     "A full block (n1, n2, K, K) in the layout of `mode`"
     return full if mode == "full" else torch.einsum("nmkk->nm" if mode == "trace" else "nmkk->nmk", full)
 
-def _jacobian(net:_Net) -> Kernel:
+def _jacobian(net:_Prepared) -> KernelRecipe:
     "Per-sample Jacobians by `vmap(jacrev)`, contracted parameter by parameter: any module"
-    return Kernel(lambda x: _jacobians(net.model, net.params, net.wmasks, x),
+    return KernelRecipe(lambda x: _jacobians(net.model, net.params, net.wmasks, x),
                   lambda F1, F2, mode: sum(contract(F1[n].flatten(2), F2[n].flatten(2), mode) for n in F1),
                   3 * net.K * net.P * net.elem + net.x[0].numel() * net.elem,
                   net.K * net.P * net.elem)                     # what the Jacobians hold once made
 
-def _vector_products(net:_Net) -> Kernel:
+def _vector_products(net:_Prepared) -> KernelRecipe:
     "Θ(x1, x2) one column at a time: Jᵀe for every one-hot e of x2's outputs by one batched VJP, then J(x1) of each by a JVP"
     def combine(x1, x2, mode):
         f1, f2 = _function(net.model, net.wmasks, x1), _function(net.model, net.wmasks, x2)
@@ -148,14 +148,14 @@ def _vector_products(net:_Net) -> Kernel:
         E = torch.eye(n2 * K, dtype=out.dtype, device=out.device).view(n2 * K, n2, K)
         with quiet_jvp(): cols = vmap(lambda e: jvp(f1, (net.params,), (pull(e)[0],))[1])(E)   # (n2·K, n1, K)
         return _reduce(cols.view(n2, K, len(x1), K).permute(2, 0, 3, 1), mode)
-    return Kernel(lambda x: x, combine, 3 * net.K * net.P * net.elem + net.x[0].numel() * net.elem)
+    return KernelRecipe(lambda x: x, combine, 3 * net.K * net.P * net.elem + net.x[0].numel() * net.elem)
 
-def _unmasked_weight(net:_Net, name:str) -> bool:
+def _unmasked_weight(net:_Prepared, name:str) -> bool:
     "The layer's weight is trained and every entry of it is kept"
     w = weight_key(net.params, name)
     return w is not None and (w not in net.wmasks or bool(net.wmasks[w].all()))
 
-def _structured(net:_Net) -> Kernel|str:
+def _structured(net:_Prepared) -> KernelRecipe|str:
     "Structured derivatives (above), or why they cannot handle this model"
     layers, unsupported = structured_layers(net.model)
     owners = {}
@@ -181,7 +181,7 @@ def _structured(net:_Net) -> Kernel|str:
             M = net.wmasks.get(weight_key(net.params, name)) if kind == "conv" else None
             kept += net.K * (size - M.numel() + int(M.count_nonzero()) if is_sparse(M) else size)
     masked = _with_masks(net.params, net.wmasks)   # forward with the masked weights: G and the activations are the pruned net's
-    return Kernel(lambda x: layer_factors(net.model, masked, net.wmasks, layers, shapes, x, patches), combine_factors,
+    return KernelRecipe(lambda x: layer_factors(net.model, masked, net.wmasks, layers, shapes, x, patches), combine_factors,
                   int(1.5 * per * net.elem),  # + what the batched backward keeps alive (measured: ResNet-20 peaked at 1.3× without)
                   kept * net.elem,            # Jacobians, or cotangents and inputs (Linear) or patches (conv)
                   # chunks whose largest cotangent G_l stays under 16 MB: measured on ResNet-20 (N=256), chunks of 16-32
@@ -200,7 +200,7 @@ def _mirror(blk:Tensor, mode:str) -> Tensor:
     "The block Θ(chunk2, chunk1) from Θ(chunk1, chunk2)"
     return blk.permute(1, 0, 3, 2) if mode == "full" else blk.transpose(0, 1)
 
-def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chunk:int|None, budget:int, progress:bool=False) -> Tensor:
+def _assemble(kern:KernelRecipe, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chunk:int|None, budget:int, progress:bool=False) -> Tensor:
     "Fill `out` with Θ(x1, x2) block by block, holding as many chunks' factors (a panel) as the budget allows"
     N1, N2 = out.shape[:2]
     free = budget - out.numel() * out.element_size()
@@ -233,7 +233,7 @@ def _assemble(kern:Kernel, x1:Tensor, x2:Tensor|None, mode:str, out:Tensor, chun
     return out
 
 # %% ../nbs/12_ntk.ipynb #c1e83ce6
-def _choose(implementation:str, net:_Net) -> Kernel:
+def _choose(implementation:str, net:_Prepared) -> KernelRecipe:
     "The implementation asked for; 'auto': structured derivatives where every layer allows, else the Jacobian contraction"
     if implementation in ("jacobian", "vector_products"): return IMPLEMENTATIONS[implementation](net)
     kern = _structured(net)
@@ -288,28 +288,37 @@ def ntk_vp(model:nn.Module, x:Tensor, v:Tensor, *, masks:Masks|None=None, force_
         with quiet_jvp(): return (vmap(one)(v) if v.dim() == 3 else one(v)).detach()
 
 # %% ../nbs/12_ntk.ipynb #c43eecdb
-def ntk_eigvals(model_or_kernel,                 # a model (then give x), or a kernel from `empirical_ntk`
-                x:Tensor|None=None,
-                *, k:int|None=None,              # how many of the largest; None: all (exact only)
-                solver:str="exact",              # "exact" (eigvalsh, float64) or "lanczos" (matrix-free)
-                masks:Masks|None=None, steps:int|None=None, generator=None, force_eval:bool=False,
-                method:str|None=None,            # the old name of `solver`
-               )->Tensor:                        # eigenvalues, largest first
-    "Eigenvalues of the NTK (full kernel, all K outputs), largest first"
-    solver = renamed_option(solver, method, "solver", "method", "exact")
+def kernel_eigvals(theta:Tensor,                 # a kernel from `empirical_ntk` (N, N, K, K), or a square matrix
+                   k:int|None=None,              # how many of the largest; None: all (exact only)
+                   *, solver:str="exact",        # "exact" (eigvalsh, float64) or "lanczos"
+                   steps:int|None=None, generator=None,
+                  )->Tensor:                     # eigenvalues, largest first
+    "Eigenvalues of a kernel you already have, largest first"
     if solver not in ("exact", "lanczos"): raise ValueError(f"solver must be 'exact' or 'lanczos', got {solver!r}")
     check_count(k, "k")                                  # k=-1 would drop the smallest eigenvalue, k=0 return them all
-    if isinstance(model_or_kernel, Tensor):
-        th = model_or_kernel
-        M = ntk_matrix(th) if th.dim() == 4 else th
-        if M.dim() != 2 or M.shape[0] != M.shape[1]: raise ValueError(f"expected a square kernel, got shape {tuple(th.shape)}")
-        M = M.double()
-        if solver == "lanczos": return lanczos(lambda v: M @ v, len(M), k or 10, steps, generator, device=M.device)
-        ev = torch.linalg.eigvalsh((M + M.T) / 2).flip(0)
-        return ev[:k] if k else ev
-    if x is None: raise ValueError("pass the inputs x with a model")
-    if solver == "exact": return ntk_eigvals(empirical_ntk(model_or_kernel, x, masks=masks, force_eval=force_eval), k=k)
-    model, dev = model_or_kernel, next(model_or_kernel.parameters()).device
+    M = ntk_matrix(theta) if theta.dim() == 4 else theta
+    if M.dim() != 2 or M.shape[0] != M.shape[1]: raise ValueError(f"expected a square kernel, got shape {tuple(theta.shape)}")
+    M = M.double()
+    if solver == "lanczos": return lanczos(lambda v: M @ v, len(M), k or 10, steps, generator, device=M.device)
+    ev = torch.linalg.eigvalsh((M + M.T) / 2).flip(0)
+    return ev[:k] if k else ev
+
+def ntk_eigvals(model:nn.Module, x:Tensor|None=None,
+                *, k:int|None=None,              # how many of the largest; None: all (exact only)
+                solver:str="exact",              # "exact" (the kernel, then eigvalsh) or "lanczos" (matrix-free: NTK-vector products)
+                masks:Masks|None=None, steps:int|None=None, generator=None, force_eval:bool=False,
+                implementation:str="auto", max_memory="2GB",   # for the exact kernel, as in `empirical_ntk`
+               )->Tensor:                        # eigenvalues, largest first
+    "Eigenvalues of the NTK of `model` on `x` (full kernel, all K outputs), largest first"
+    if isinstance(model, Tensor):
+        raise TypeError("ntk_eigvals takes a model and its inputs x; for a kernel you already have, use kernel_eigvals(theta, k=...)")
+    if solver not in ("exact", "lanczos"): raise ValueError(f"solver must be 'exact' or 'lanczos', got {solver!r}")
+    check_count(k, "k")
+    if x is None: raise ValueError("pass the inputs x with the model")
+    if solver == "exact":
+        return kernel_eigvals(empirical_ntk(model, x, masks=masks, force_eval=force_eval, implementation=implementation,
+                                            max_memory=max_memory, progress=False), k)
+    dev = next(model.parameters()).device
     N, K = len(x), _num_outputs(model, x, force_eval)
     mv = lambda v: ntk_vp(model, x, v.to(x.dtype).view(N, K), masks=masks, force_eval=force_eval).flatten()
     return lanczos(mv, N * K, k or 10, steps, generator, device=dev)
@@ -339,15 +348,15 @@ def ntk_trace(model:nn.Module, x:Tensor, *,
               probes:int=30, masks:Masks|None=None, generator:torch.Generator|None=None,
               chunk:int=64,                    # samples per block of the exact trace
               force_eval:bool=False,
-              method:str|None=None,            # the old name of `estimator`
+              implementation:str="auto", max_memory="2GB",   # for the exact trace, as in `empirical_ntk`
              )->float:
     "Tr Θ over the batch: exact, or estimated with Hutchinson or Hutch++"
-    estimator = renamed_option(estimator, method, "estimator", "method", "exact")
     if estimator not in ESTIMATORS: raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     check_count(chunk, "chunk", allow_none=False); check_count(probes, "probes", 3 if estimator == "hutch++" else 1, allow_none=False)
     _check_batches(model, x, None)
     if estimator == "exact":
-        return float(sum(empirical_ntk(model, x[i:i + chunk], masks=masks, mode="trace", force_eval=force_eval).trace()
+        return float(sum(empirical_ntk(model, x[i:i + chunk], masks=masks, mode="trace", force_eval=force_eval,
+                                       implementation=implementation, max_memory=max_memory, progress=False).trace()
                          for i in range(0, len(x), chunk)))
     g = generator or torch.Generator().manual_seed(0)
     shape = (len(x), _num_outputs(model, x, force_eval))

@@ -18,7 +18,7 @@ from .prunable import Protect
 from .scores import SCORES
 from .train import train, get_recipe
 from .images import load_cifar, load_tiny_imagenet, shrink, pruning_batch, CIFAR
-from .ntk import empirical_ntk, ntk_eigvals, spectrum_stats
+from .ntk import empirical_ntk, kernel_eigvals, spectrum_stats
 from .paths import path_kernel_trace
 from .executors import Executor, EXECUTORS, get_executor
 
@@ -44,6 +44,8 @@ class SweepConfig:
     weight_decay: float = 0.0
     iterations: dict = field(default_factory=dict)              # default iterations per method, e.g. {"synflow": 20}
     ntk_samples: int = 0                                        # > 0: NTK statistics on this many training inputs
+    ntk_implementation: str = "auto"                            # how the kernel is computed (see `empirical_ntk`)
+    ntk_max_memory: str = "2GB"                                 # its memory budget
     device: str|None = None
     count: str = "round"                                        # "official": the reference code's kept counts (see `n_keep`)
     layer_density: str|None = None                              # "erk", "uniform+", …: every method keeps each layer's share
@@ -169,7 +171,8 @@ def _measure(cfg:SweepConfig, data, run:dict, device, checkpoint=None) -> dict:
     except (NotImplementedError, ValueError): row["path_kernel_trace"] = None     # a model outside the path decomposition
     if cfg.ntk_samples:
         x, _ = balanced_batch(data.x_train, data.y_train, max(1, cfg.ntk_samples // data.num_classes), run["seed"])
-        ev = ntk_eigvals(empirical_ntk(net.eval(), x, masks=masks))
+        ev = kernel_eigvals(empirical_ntk(net.eval(), x, masks=masks, implementation=cfg.ntk_implementation,
+                                          max_memory=cfg.ntk_max_memory, progress=False))
         row["ntk"] = {**spectrum_stats(ev), "top": ev[:50].tolist()}
     if cfg.recipe is not None:
         res = train(net, data, masks, cfg.recipe, seed=run["seed"], progress=False, checkpoint=checkpoint,

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 from ntk_paths import (Masks, MaskMismatchError, apply_masks, resolve_density, topk_masks, prune, ScoreError, empirical_ntk, ntk_trace,
-                       ntk_eigvals, path_kernel_trace, path_decomposition, squared_pass, count_paths, train, evaluate,
+                       ntk_eigvals, kernel_eigvals, path_kernel_trace, path_decomposition, squared_pass, count_paths, train, evaluate,
                        TensorData, load_dataset, load_digits, load_torchvision, balanced_batch, SweepConfig, sweep,
                        load_sweep, compare, MLP, LeNet5, VGG, init_weights)
 from ntk_paths.storage import FolderLock, read_jsonl
@@ -144,7 +144,7 @@ CASES = [  # (name, call(files), exception type, words the message must contain)
     ("Hutch++ with 2 probes", lambda f: ntk_trace(mlp(), X, estimator="hutch++", probes=2), ValueError, ["probes must be an integer >= 3"]),
     ("trace chunk 0", lambda f: ntk_trace(mlp(), X, chunk=0), ValueError, ["chunk must be an integer >= 1"]),
     ("trace estimator typo", lambda f: ntk_trace(mlp(), X, estimator="hutchison"), ValueError, ["estimator must be one of"]),
-    ("eigenvalues of a non-square kernel", lambda f: ntk_eigvals(torch.zeros(3, 4)), ValueError, ["square kernel"]),
+    ("eigenvalues of a non-square kernel", lambda f: kernel_eigvals(torch.zeros(3, 4)), ValueError, ["square kernel"]),
     # paths
     ("Softsign in the path kernel", lambda f: path_kernel_trace(act(nn.Softsign())), NotImplementedError, ["softsign", "Replace it"]),
     ("torch.sin in the path kernel", lambda f: path_kernel_trace(act(Fn(torch.sin))), NotImplementedError, ["sin is not among"]),
@@ -297,8 +297,8 @@ def test_training_settings_are_checked_before_the_first_run(tmp_path):
 def test_ntk_eigvals_refuses_k_below_one():
     th = torch.eye(4)
     for k in (-1, 0):
-        with pytest.raises(ValueError, match="k must be an integer >= 1"): ntk_eigvals(th, k=k)
-    assert len(ntk_eigvals(th, k=4)) == 4
+        with pytest.raises(ValueError, match="k must be an integer >= 1"): kernel_eigvals(th, k=k)
+    assert len(kernel_eigvals(th, k=4)) == 4
 
 
 def test_path_kernel_trace_of_nan_weights_is_an_error():

@@ -4,7 +4,7 @@ import pytest, torch
 from torch import nn
 import torch.nn.functional as F
 import torch.nn.utils.prune as torch_prune
-from ntk_paths import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, ntk_trace, predict_mse_loss, fit_mse, Masks,
+from ntk_paths import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, kernel_eigvals, ntk_trace, predict_mse_loss, fit_mse, Masks,
                        apply_masks, init_weights, MLP, LeNet5, VGG, ResNet20, Conv1dNet)
 from ntk_paths.prunable import prunable
 
@@ -110,7 +110,7 @@ def test_ntk_vp_lanczos_and_traces():
     v = torch.randn(12, 5, generator=g, dtype=torch.float64)
     torch.testing.assert_close(ntk_vp(net, x, v).flatten(), th @ v.flatten())
     exact = torch.linalg.eigvalsh(th).flip(0)
-    torch.testing.assert_close(ntk_eigvals(th), exact)
+    torch.testing.assert_close(kernel_eigvals(th), exact)
     torch.testing.assert_close(ntk_eigvals(net, x, k=6, solver="lanczos", generator=g), exact[:6], rtol=1e-8, atol=1e-8 * exact[0].item())
     assert abs(ntk_trace(net, x) - th.trace().item()) < 1e-9 * th.trace().item()
     assert abs(ntk_trace(net, x, estimator="hutch++", probes=60) / th.trace().item() - 1) < 0.1
@@ -127,7 +127,7 @@ def test_linearised_prediction_matches_a_very_wide_network():
     for w in (64, 4096):
         net = init_weights(MLP((d, w, w, K)), 0).double().eval()
         th = empirical_ntk(net, x)
-        lr = N / ntk_eigvals(th, k=1).item()
+        lr = N / kernel_eigvals(th, k=1).item()
         with torch.no_grad(): r0 = net(x) - y
         pred = predict_mse_loss(th, r0, lr, 20)
         meas = torch.tensor(fit_mse(net, x, y, lr, 20), dtype=torch.float64)
@@ -174,7 +174,7 @@ def test_panels_when_the_factors_do_not_all_fit(implementation, monkeypatch):
     made, live, most = [], [0], [0]
     class Held:                                            # a chunk's factors, counted while alive
         def __init__(self, f): self.f = f; live[0] += 1; most[0] = max(most[0], live[0]); weakref.finalize(self, lambda: live.__setitem__(0, live[0] - 1))
-    counting = ntk.Kernel(lambda xs: made.append(len(xs)) or Held(kern.factors(xs)), lambda a, b, m: kern.combine(a.f, b.f, m),
+    counting = ntk.KernelRecipe(lambda xs: made.append(len(xs)) or Held(kern.factors(xs)), lambda a, b, m: kern.combine(a.f, b.f, m),
                           kern.bytes_per_sample, kern.kept_per_sample, kern.chunk_hint)
     monkeypatch.setattr(ntk, "_choose", lambda impl, net: counting)
     c = 3

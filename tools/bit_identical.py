@@ -35,9 +35,9 @@ for name, model in [("lenet", LeNet5(in_channels=3, num_classes=10, input_size=3
         for mode in ("full", "trace", "diag"):
             out[f"{name}_{impl}_{mode}"] = empirical_ntk(model, x[:8], x[8:14], masks=mk, mode=mode, implementation=impl)
     out[name + "_sym"] = empirical_ntk(model, x[:10], masks=mk, chunk=3)
-out["hutchpp"] = torch.tensor(ntk_trace(net.eval(), data.x_train[:50], masks=Masks(masks), method="hutch++", probes=30))
-out["hutch"] = torch.tensor(ntk_trace(net.eval(), data.x_train[:50], masks=Masks(masks), method="hutchinson", probes=30))
-out["lanczos"] = ntk_eigvals(net.eval(), data.x_train[:50], k=5, method="lanczos", masks=Masks(masks), generator=torch.Generator().manual_seed(0))
+out["hutchpp"] = torch.tensor(ntk_trace(net.eval(), data.x_train[:50], masks=Masks(masks), estimator="hutch++", probes=30))
+out["hutch"] = torch.tensor(ntk_trace(net.eval(), data.x_train[:50], masks=Masks(masks), estimator="hutchinson", probes=30))
+out["lanczos"] = ntk_eigvals(net.eval(), data.x_train[:50], k=5, solver="lanczos", masks=Masks(masks), generator=torch.Generator().manual_seed(0))
 out["vp"] = ntk_vp(net.eval(), data.x_train[:20], torch.ones(20, 10, dtype=data.x_train.dtype), masks=Masks(masks))
 out["survival"] = survival_scores(net, "synflow", 0.01, iterations=20, progress=False)
 out["pks"] = torch.tensor([v for v in path_kernel_stats(net, Masks(masks)).values() if isinstance(v, float)])
