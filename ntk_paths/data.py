@@ -14,7 +14,7 @@ from .checks import check_finite, check_labels, check_count
 
 # %% auto #0
 __all__ = ['TORCHVISION', 'SHAPES', 'DATASETS', 'TensorData', 'load_digits', 'load_mnist1d', 'load_torchvision', 'load_dataset',
-           'balanced_batch', 'ones_input', 'noise_batch', 'mean_input', 'iterate']
+           'balanced_batch', 'as_batch', 'ones_input', 'noise_batch', 'mean_input', 'iterate']
 
 # %% ../nbs/07_data.ipynb #2c0af78a
 @dataclass(repr=False)
@@ -140,6 +140,19 @@ def balanced_batch(x:Tensor, y:Tensor,      # inputs and integer labels
     idx = torch.cat(picks)
     idx = idx[torch.randperm(len(idx), generator=g)]
     return x[idx], y[idx]
+
+# %% ../nbs/07_data.ipynb #5a1b2c02
+def as_batch(data) -> tuple[Tensor, Tensor|None]:
+    "(x, y) of data given as a TensorData (its training set), (x, y), or x alone (then y is None)"
+    if isinstance(data, TensorData): return data.x_train, data.y_train
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2: raise ValueError(f"data=(x, y) needs two tensors, got {len(data)}")
+        x, y = data
+    else: x, y = data, None
+    if not isinstance(x, Tensor) or not (y is None or isinstance(y, Tensor)):
+        raise ValueError(f"data must be a TensorData, (x, y) or x with tensors x and y; got {type(data).__name__}"
+                         + (f" of {type(x).__name__}, {type(y).__name__}" if isinstance(data, (tuple, list)) else ""))
+    return x, y
 
 # %% ../nbs/07_data.ipynb #2d462fc8
 def ones_input(input_shape:tuple, n:int=1, dtype=torch.float32, device=None) -> Tensor:

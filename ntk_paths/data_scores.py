@@ -13,6 +13,7 @@ from .prunable import prunable, located
 from .functional import masked_forward, masked_params, eval_mode, BATCH_NORMS
 from torch.func import functional_call
 from .scores import saliency, logits, input_batch, SCORES
+from .data import as_batch
 from .paths import squared_pass, active_path_sums
 
 # %% auto #0
@@ -50,10 +51,10 @@ def second_order(method:str):
                                   f"{op.group(1)} (an op of this model). Methods that need only one: {once}.") from None
 
 def _labelled(model, data) -> tuple[Tensor, Tensor]:
-    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, Tensor) for t in data)):
-        raise ValueError("this method needs a labelled batch: pass data=TensorData or data=(x, y)")
+    x, y = as_batch(data) if data is not None else (None, None)
+    if y is None: raise ValueError("this method needs a labelled batch: pass data=TensorData or data=(x, y)")
     dev = next(model.parameters()).device
-    return data[0].to(dev), data[1].to(dev)
+    return x.to(dev), y.to(dev)
 
 # %% ../nbs/16_data_scores.ipynb #6306d034
 LOSSES = {"ce": F.cross_entropy,                                       # the papers'

@@ -10,12 +10,12 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .prunable import Protect, check_protect, prunable, located, uncovered, coverage_note
+from .prunable import Protect, check_protect, located, uncovered, coverage_note
 from .masks import Masks, resolve_density, shuffle_masks
-from .topk import topk_masks, n_keep, COUNTS, LAYER_DENSITIES, layer_counts
+from .topk import topk_masks, n_keep, COUNTS, LAYER_DENSITIES
 from .functional import eval_mode
 from .models import init_weights, make_model
-from .data import TensorData, balanced_batch
+from .data import TensorData, balanced_batch, as_batch
 from .scores import SCORES, logits
 from .checks import check_model, check_batch, check_labels, accepted_options, check_options, input_errors, delegates
 
@@ -109,13 +109,6 @@ REINIT_SEED = 2**31   # "reinit" re-samples the weights from seed REINIT_SEED + 
 
 _STANDARD = ("model", "masks", "data", "generator", "input_shape", "norm", "cache")   # what `prune` itself passes to a score
 
-def _inputs_labels(data) -> tuple:
-    "(x, y) of data given as a TensorData (its training set), (x, y) or x (then y is None)"
-    if isinstance(data, TensorData): return data.x_train, data.y_train
-    if isinstance(data, (tuple, list)):
-        if len(data) != 2: raise ValueError(f"data=(x, y) needs two tensors, got {len(data)}")
-        return tuple(data)
-    return data, None
 
 _GONE = {"protect_first": "first", "protect_last": "last", "protect_shortcuts": "shortcuts", "exclude": "exclude"}
 
@@ -216,10 +209,10 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
     check_model(model)
     batch = x = None
     if sal.data == "none":         # data-free: the data only tells the input shape
-        if input_shape is None and data is not None: input_shape = tuple(_inputs_labels(data)[0].shape[1:])
+        if input_shape is None and data is not None: input_shape = tuple(as_batch(data)[0].shape[1:])
     else:                          # a TensorData gives a class-balanced batch of its training set
         batch = balanced_batch(data.x_train, data.y_train, per_class, seed) if isinstance(data, TensorData) else data
-        x, y = _inputs_labels(batch)
+        x, y = as_batch(batch)
         if sal.data == "labels" and y is None:
             raise ValueError(f"{method} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
         check_batch(model, x, y, num_classes=getattr(data, "num_classes", None), what="the pruning data")

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Callable
 import torch
 from torch import nn, Tensor
-from .prunable import prunable, located   # masked_params, eval_mode:
+from .prunable import located
 from .masks import Masks
-from .functional import masked_forward, masked_params, eval_mode, float64_leaves
-# importable from here as before
-from .data import ones_input, mean_input
+from .functional import masked_forward, eval_mode, float64_leaves
+from .data import ones_input, mean_input, as_batch
 from .paths import squared_pass
 from .checks import input_shape_of
 
@@ -56,8 +55,7 @@ def logits(out) -> Tensor:
 def resolve_input_shape(model:nn.Module, data=None, input_shape=None) -> tuple:
     "The shape of one input: `input_shape`, else the data's, else `model.input_shape` (or a first Linear layer's)"
     if input_shape is not None: return tuple(input_shape)
-    x = data[0] if isinstance(data, (tuple, list)) else data
-    if isinstance(x, Tensor): return tuple(x.shape[1:])
+    if data is not None: return tuple(as_batch(data)[0].shape[1:])
     if (shape := input_shape_of(model)) is not None: return shape
     raise ValueError(f"cannot tell the input shape of {type(model).__name__}: pass input_shape=(C, H, W) "
                      "(one example, without the batch dimension) or some data")
@@ -106,8 +104,8 @@ def synflow(model, masks, *, data=None, input_shape=None, cache=None, **_):
 # %% ../nbs/15_scores.ipynb #6cf56b18
 def input_batch(data, method:str) -> Tensor:
     "The inputs of the pruning data: a batch x, or the x of (x, y)"
-    x = data[0] if isinstance(data, (tuple, list)) else data
-    if not isinstance(x, Tensor): raise ValueError(f"{method} needs input data: pass data=TensorData, (x, y) or x")
+    if data is None: raise ValueError(f"{method} needs input data: pass data=TensorData, (x, y) or x")
+    x = as_batch(data)[0]
     if not x.is_floating_point():
         raise ValueError(f"{method} feeds the data's values through the network, and integer inputs ({x.dtype}: token ids?) "
                          "have none to feed; use a method that takes them as indices (snip, iter_snip, force, grasp, "

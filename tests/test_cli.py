@@ -1,4 +1,5 @@
 "The ntk-paths command as a user runs it."
+from waiting import wait_until
 import json, os, shutil, subprocess, sys
 import pytest
 
@@ -65,10 +66,8 @@ def test_compare_killed_rerun_keeps_finished_runs(tmp_path):
     assert r.returncode == 2 and "different sweep" in r.stderr
     assert (tmp_path / "out" / "results.jsonl").read_text() == before
     p = subprocess.Popen([EXE, *more, "--overwrite"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    import time
-    deadline = time.time() + 120                         # until it has set the old results aside (the import of torch
-    while time.time() < deadline and not list((tmp_path / "out").glob("results.jsonl.bak-*")):   # alone takes 4-8 s)
-        time.sleep(0.1)
+    import time                                          # until it has set the old results aside (importing torch alone takes 4-8 s)
+    wait_until(lambda: list((tmp_path / "out").glob("results.jsonl.bak-*")), 120)
     time.sleep(1); p.kill(); p.wait()                    # killed part-way through the new comparison
     backups = list((tmp_path / "out").glob("results.jsonl.bak-*"))
     assert len(backups) == 1 and backups[0].read_text() == before
@@ -82,10 +81,7 @@ def test_two_sweeps_in_one_folder(tmp_path):
     args = ("sweep", "--methods", "random,magnitude,synflow", "--densities", "0.1,0.01", "--seeds", "0,1", "--epochs", "3",
             "--out", "s", "--quiet")
     first = subprocess.Popen([EXE, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    import time
-    deadline = time.time() + 120                         # wait until the first holds the folder (on a busy machine
-    while time.time() < deadline and not (tmp_path / "s" / "sweep.json").exists():   # its start can take 10 s)
-        time.sleep(0.1)
+    wait_until((tmp_path / "s" / "sweep.json").exists, 120)   # until the first holds the folder (a busy machine: 10 s)
     r = run(*args, cwd=tmp_path)
     assert r.returncode == 2 and "in use by another sweep: process" in r.stderr and str(first.pid) in r.stderr
     first.kill(); first.wait()                           # a dead holder releases the lock

@@ -1,6 +1,7 @@
 """Executors: worker processes and a real Ray cluster on 127.0.0.1 give the local executor's rows bit for bit; a killed
 worker is retried and every configuration is written once; a killed driver resumes. Ray tests are skipped, with the
 reason, when Ray is not installed or its cluster cannot start."""
+from waiting import wait_until
 import json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 import pytest, torch
@@ -93,11 +94,8 @@ def test_a_killed_ray_worker_is_retried_and_every_run_written_once(cluster, tmp_
     out, result, killed = tmp_path / "k", {}, []
     t = threading.Thread(target=lambda: result.update(res=sweep(cfg, out, progress=False, executor=get_executor("ray", address=cluster))))
     t.start()
-    deadline = time.time() + 120
-    while time.time() < deadline and not killed:
-        if (pids := _ray_task_pids()):
-            os.kill(pids[0], signal.SIGKILL); killed.append(pids[0])
-        time.sleep(0.05)
+    if (pid := wait_until(lambda: (_ray_task_pids() or [None])[0], 120, every=0.05)):
+        os.kill(pid, signal.SIGKILL); killed.append(pid)
     t.join(600)
     assert killed, "no Ray task was seen running"
     assert sorted(ids(out)) == sorted(run_id(r) for r in cfg.runs())          # every configuration exactly once
@@ -109,8 +107,7 @@ def test_a_killed_ray_driver_resumes(cluster, tmp_path):
     cmd = [EXE, "sweep", "--methods", "random,magnitude,synflow@3", "--densities", "0.1", "--seeds", "0,1", "--epochs", "3",
            "--executor", "ray", "--address", cluster, "--out", str(out), "--quiet"]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and (not (out / RESULTS).exists() or len(ids(out)) < 2): time.sleep(0.1)
+    wait_until(lambda: (out / RESULTS).exists() and len(ids(out)) >= 2, 300)
     os.killpg(p.pid, signal.SIGKILL); p.wait()
     first = ids(out)
     expected = {run_id(r) for r in SweepConfig(methods=["random", "magnitude", "synflow@3"], densities=[0.1], seeds=[0, 1]).runs()}
@@ -160,16 +157,14 @@ list(ProcessExecutor(2, 1).map(_sleeps, (sys.argv[1],), [dict(x=k) for k in rang
 
 def test_workers_exit_when_their_driver_is_killed(tmp_path):
     p = subprocess.Popen([sys.executable, "-c", DRIVER, str(tmp_path), str(Path(__file__).parent)])
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(tmp_path.glob("worker-*"))) < 2 and p.poll() is None: time.sleep(0.1)
+    wait_until(lambda: len(list(tmp_path.glob("worker-*"))) >= 2 or p.poll() is not None, 120)
     pids = [int(f.name.split("-")[1]) for f in tmp_path.glob("worker-*")]
     assert len(pids) == 2, f"the workers did not start (driver exit code {p.poll()})"
     p.send_signal(signal.SIGKILL); p.wait()
     def alive(pid):
         try: os.kill(pid, 0); return True
         except ProcessLookupError: return False
-    deadline = time.time() + 15
-    while time.time() < deadline and any(alive(q) for q in pids): time.sleep(0.2)
+    wait_until(lambda: not any(alive(q) for q in pids), 15, every=0.2)
     assert not any(alive(q) for q in pids), "worker processes outlived their killed driver"
 
 

@@ -1,5 +1,6 @@
 """Issue 29: a shrunk reproduction from the command line, and a sweep killed in the middle of a run's training that
 resumes that run from its checkpoint."""
+from waiting import wait_until
 import json, os, signal, subprocess, sys, time
 import torch
 from ntk_paths.images import write_cifar
@@ -34,10 +35,8 @@ def test_sweep_killed_mid_training_resumes_that_run(tmp_path):
     args = ("reproduce", "ntksap", "--dataset", "cifar10", "--model", "resnet20", "--data", str(tmp_path), "--epochs", "4",
             "--fraction", "0.3", "--methods", "magnitude", "--densities", "0.1", "--seeds", "0", "--out", str(tmp_path / "out"), "--quiet")
     p = cli(*args)
-    deadline = time.time() + 240
     try:                                   # the dense run finishes first; then wait for the magnitude run's first epoch
-        while time.time() < deadline and p.poll() is None and not list((tmp_path / "out" / "checkpoints").glob("magnitude*.pt")):
-            time.sleep(0.1)
+        wait_until(lambda: p.poll() is not None or list((tmp_path / "out" / "checkpoints").glob("magnitude*.pt")), 240)
         assert p.poll() is None, "the sweep ended before it could be killed"
         os.kill(p.pid, signal.SIGKILL)
     finally: p.kill(); p.wait()

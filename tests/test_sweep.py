@@ -1,4 +1,5 @@
 "Sweeps survive being killed, record failures, refuse bad input before training, and plot from their files."
+from waiting import wait_until
 import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
@@ -18,9 +19,7 @@ def test_killed_sweep_resumes_and_runs_everything_exactly_once(tmp_path):
            "--epochs", "2", "--out", str(out), "--quiet"]
     expected = {run_id(r) for r in SweepConfig(methods=["random", "magnitude", "synflow@5"], densities=[0.1, 0.03], seeds=[0, 1]).runs()}
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and (not (out / RESULTS).exists() or len(ids(out)) < 3):
-        time.sleep(0.2)
+    wait_until(lambda: (out / RESULTS).exists() and len(ids(out)) >= 3, 300, every=0.2)
     os.killpg(p.pid, signal.SIGKILL); p.wait()
     first = ids(out)
     assert 3 <= len(first) < len(expected), "the sweep should have been killed part-way"

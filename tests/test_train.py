@@ -1,4 +1,5 @@
 "Training a masked network: pruned weights stay exactly zero whatever the optimizer does."
+from waiting import wait_until
 import copy
 import pytest, torch
 from ntk_paths import train, prune, init_weights, LeNet5, MLP, load_digits, Masks
@@ -53,14 +54,13 @@ def _same_run(ck):
 def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
     ck = tmp_path / "run.pt"
     child = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(ck)], env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline, where = time.time() + 120, None
+    def inside_epoch_2():                                        # the checkpoint is inside the second epoch
+        if child.poll() is not None or not ck.exists(): return None
+        try: s = torch.load(ck, weights_only=False)
+        except Exception: return None                            # not possible with atomic writes, but never block on it
+        return (s["epoch"], s["batch"]) if s and s["epoch"] == 1 and s["batch"] >= 20 else None
     try:
-        while time.time() < deadline and child.poll() is None:   # until the checkpoint is inside the second epoch
-            if ck.exists():
-                try: s = torch.load(ck, weights_only=False)
-                except Exception: s = None                       # not possible with atomic writes, but never block on it
-                if s and s["epoch"] == 1 and s["batch"] >= 20: where = (s["epoch"], s["batch"]); break
-            time.sleep(0.05)
+        where = wait_until(inside_epoch_2, 120, every=0.05) or None
         assert child.poll() is None, "the run ended before it could be killed"
         os.kill(child.pid, signal.SIGKILL)
     finally:
