@@ -96,6 +96,10 @@ def _repr(self) -> str:
         lines.append(f"{r['name']:<{w}}  {str(r['shape']):>18}  {r['kept']:>10} / {r['numel']:<10} {r['density']:>8.4f}{flag}")
     lines.append(f"{'total':<{w}}  {'':>18}  {self.kept:>10} / {self.total:<10} {self.density:>8.4f}"
                  f"  (compression {self.compression:.4g})")
+    if (ek := self.meta.get("effective_kept")) and sum(ek.values()) < self.kept:
+        lines.append(f"effective: {sum(ek.values()):,} of the {self.kept:,} kept weights lie on an input→output path "
+                     f"(density {self.meta['effective_density']:.4g}); disconnected: "
+                     + ", ".join(f"{n} {r['kept'] - ek[n]:,}" for n, r in zip(self, rows) if n in ek and ek[n] < r["kept"])[:300])
     if unc := self.meta.get("uncovered"):
         lines.append(f"not pruned, not counted: {len(unc)} weight tensor{'s' * (len(unc) > 1)} of {sum(unc.values()):,} "
                      f"weights ({', '.join(list(unc)[:3])}{' …' if len(unc) > 3 else ''})")
@@ -112,6 +116,9 @@ def _repr_html(self) -> str:
     foot = (f"<tr><th>total</th><th></th><th>{self.total:,}</th><th>{self.kept:,}</th><th>{self.density:.4f}</th>"
             f"<th>compression {self.compression:.4g}</th></tr>")
     note = f"<p style='color:#c00'>collapsed: {', '.join(self.collapsed)}</p>" if self.collapsed else ""
+    if (ek := self.meta.get("effective_kept")) and sum(ek.values()) < self.kept:
+        note += (f"<p>effective: {sum(ek.values()):,} of the {self.kept:,} kept weights lie on an input→output path "
+                 f"(density {self.meta['effective_density']:.4g})</p>")
     if unc := self.meta.get("uncovered"):
         note += (f"<p>not pruned, not counted: {len(unc)} weight tensors of {sum(unc.values()):,} weights "
                  f"(<code>{'</code>, <code>'.join(list(unc)[:3])}</code>{' …' if len(unc) > 3 else ''})</p>")

@@ -17,6 +17,7 @@ from .functional import eval_mode
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch, as_batch
 from .scores import SCORES, logits
+from .paths import effective_masks
 from .checks import check_model, check_batch, check_labels, accepted_options, check_options, input_errors, delegates
 
 # %% auto #0
@@ -269,6 +270,10 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
                         **({"count": run.count} if run.count != "round" else {}),
                         **({"layer_density": run.layer_density} if run.layer_density else {}),
                         **{k: v for k, v in dict(include=kwargs.get("include"), embeddings=kwargs.get("embeddings")).items() if v})
+    try:                                   # kept weights that lie on no input→output path of the mask do nothing
+        eff = effective_masks(model, current, run.input_shape or (tuple(run.x.shape[1:]) if run.x is not None else None))
+        current.meta.update(effective_density=eff.density, effective_kept={n: int(m.sum()) for n, m in eff.items()})
+    except (NotImplementedError, ValueError, RuntimeError, TypeError): pass   # a model outside the path framework: not known
     if note := coverage_note(model, unc := uncovered(model, current)):     # embeddings, positional embeddings, …
         current.meta["uncovered"] = unc
         warnings.warn(f"{method}: {note}. Prune them too with embeddings=True (embeddings) or include=[regular expressions "

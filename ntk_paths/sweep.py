@@ -19,7 +19,7 @@ from .scores import SCORES
 from .train import train, get_recipe
 from .images import load_cifar, load_tiny_imagenet, shrink, pruning_batch, CIFAR
 from .ntk import empirical_ntk, kernel_eigvals, spectrum_stats
-from .paths import path_kernel_trace
+from .paths import path_kernel_trace, effective_masks
 from .executors import Executor, EXECUTORS, get_executor
 
 
@@ -169,6 +169,8 @@ def _measure(cfg:SweepConfig, data, run:dict, device, checkpoint=None) -> dict:
                collapsed=masks.collapsed if masks else [])
     try: row["path_kernel_trace"] = path_kernel_trace(net, masks)
     except (NotImplementedError, ValueError): row["path_kernel_trace"] = None     # a model outside the path decomposition
+    try: row["effective_density"] = effective_masks(net, masks).density if masks else 1.0   # kept weights on some path
+    except (NotImplementedError, ValueError): row["effective_density"] = None
     if cfg.ntk_samples:
         x, _ = balanced_batch(data.x_train, data.y_train, max(1, cfg.ntk_samples // data.num_classes), run["seed"])
         ev = kernel_eigvals(empirical_ntk(net.eval(), x, masks=masks, implementation=cfg.ntk_implementation,
@@ -362,10 +364,16 @@ def _table(self:SweepResults) -> str:
             m, s, n = self.accuracy(lab, d)
             bad = self.failures(lab, d)
             cell = "—" if n == 0 else f"{m:.3f}" + (f" ± {s:.3f}" if n > 1 else "") + (" ✗" if self.collapsed(lab, d) else "")   # no spread from one seed
+            eff = [r["effective_density"] for r in self.ok() if self.label(r) == lab and math.isclose(r["density"], d)
+                   and r.get("effective_density") is not None]
+            if eff and sum(eff) / len(eff) < d * (1 - 1e-9): cell += f" (eff. {sum(eff) / len(eff):.3g})"   # kept weights on no path
             if bad: cell = (cell + "; " if n else "") + f"{len(bad)} failed ({bad[0].split(':')[0]})"
             cells.append(cell)
         lines.append(f"| {lab} | " + " | ".join(cells) + " |")
     foot = f"\n\nDense: {sum(dense) / len(dense):.3f} ({len(dense)} seed{'s' * (len(dense) > 1)}). ✗: a layer collapsed in some seed." if dense else ""
+    if any(r.get("effective_density") is not None and r["effective_density"] < r["density"] * (1 - 1e-9) for r in self.ok()):
+        foot += ("\n(eff. d): the effective density, the share of weights kept that lie on some input→output path "
+                 "(mean over seeds), where it is below the nominal one.")
     kinds = {}                                       # errors that differ only in their numbers are one kind
     for r in self.failed(): kinds.setdefault(re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", r["error"]), []).append(r)
     fails = "".join(f"\n- {len(rs)} run{'s' * (len(rs) > 1)} ({', '.join(sorted({self.label(r) for r in rs}))}): {rs[0]['error'][:200]}"

@@ -137,7 +137,7 @@ def topk_masks(scores:Mapping[str, Tensor], # one score tensor per weight (highe
     return Masks({n: kp.view_as(scores[n]) for n, kp in zip(names, keep)})
 
 # %% ../nbs/04_topk.ipynb #813af49d
-LAYER_DENSITIES = ("uniform", "er", "erk", "uniform+", "erk+")
+LAYER_DENSITIES = ("uniform", "er", "erk", "uniform+", "erk+", "balanced", "pyramidal")
 
 def _raw(shape:tuple, rule:str) -> float:
     "RigL's raw score r_l: sum of the dimensions over their product (ER: the two channel dimensions only)"
@@ -180,8 +180,30 @@ def layer_densities(shapes:Mapping[str, tuple], # each prunable weight's shape, 
                          f"{sum(fixed[n] * sizes[n] for n in fixed):,.0f} of the {d * total:,.0f} weights the density allows; "
                          "use a higher density or another rule")
     if rule in ("uniform", "uniform+"): out = {n: budget / sum(free.values()) for n in free}
+    elif rule == "balanced": out = _balanced(free, budget)
+    elif rule == "pyramidal": out = _pyramidal(free, budget)
     else: out = _solve(free, {n: _raw(tuple(shapes[n]), "er" if rule == "er" else "erk") for n in free}, budget)
     return {n: fixed.get(n, out.get(n)) for n in names}
+
+def _balanced(sizes:dict, budget:float) -> dict:
+    "Every layer keeps the same number X of weights; a layer smaller than X is dense and the rest share what it cannot hold"
+    dense = set()
+    while True:
+        free = [n for n in sizes if n not in dense]
+        X = (budget - sum(sizes[n] for n in dense)) / len(free)
+        if not (small := {n for n in free if sizes[n] <= X}): break
+        dense |= small
+    return {n: 1.0 if n in dense else X / sizes[n] for n in sizes}
+
+def _pyramidal(sizes:dict, budget:float) -> dict:
+    "d_l = r^l (l = 1, 2, … in registration order) with the r in (0, 1] that makes Σ N_l r^l the budget (bisection)"
+    N = list(sizes.values())
+    kept = lambda r: sum(n * r ** (l + 1) for l, n in enumerate(N))
+    lo, hi = 0.0, 1.0
+    for _ in range(200):                                   # kept(r) increases with r: halve the bracket to float precision
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if kept(mid) < budget else (lo, mid)
+    return {n: hi ** (l + 1) for l, n in enumerate(sizes)}
 
 # %% ../nbs/04_topk.ipynb #92a913f7
 def _within(ks:list[int], room:list[int]) -> list[int]:
