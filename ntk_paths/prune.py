@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from .prunable import Protect, check_protect, located, uncovered, coverage_note
 from .masks import Masks, resolve_density, shuffle_masks
 from .topk import topk_masks, n_keep, COUNTS, LAYER_DENSITIES
-from .functional import eval_mode
+from .functional import eval_mode, BATCH_NORMS
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch, as_batch
 from .scores import SCORES, logits
@@ -22,8 +22,8 @@ from .checks import check_model, check_batch, check_labels, accepted_options, ch
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'UncoveredWarning', 'CollapseWarning',
-           'check_scores', 'ZeroScoreWarning', 'break_zero_ties', 'Step', 'PruneRun', 'prune_steps', 'prune',
-           'survival_scores', 'Ranked', 'ScoreCache', 'critical_compression']
+           'check_scores', 'ZeroScoreWarning', 'break_zero_ties', 'Step', 'PruneRun', 'bn_warmed', 'prune_steps',
+           'prune', 'survival_scores', 'Ranked', 'ScoreCache', 'critical_compression', 'prune_effective']
 
 # %% ../nbs/18_prune.ipynb #c3508d13
 SCHEDULES = {  # density after a fraction t of the steps, going from `start` to `end`
@@ -162,6 +162,22 @@ class PruneRun:
             current = after
 
 # %% ../nbs/18_prune.ipynb #9a30db08
+def bn_warmed(model:nn.Module, x:Tensor, batch_size:int=256) -> nn.Module:
+    "A copy of `model` whose BatchNorm running statistics are the mean and variance of `x` (no weight changes); `model` itself if it has none"
+    if not any(isinstance(m, BATCH_NORMS) and m.track_running_stats for m in model.modules()): return model
+    if not x.is_floating_point(): raise ValueError("bn_warmup needs inputs with values (floating point), not token ids")
+    net = copy.deepcopy(model)
+    bns = [m for m in net.modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
+    momenta = [m.momentum for m in bns]
+    for m in bns: m.reset_running_stats(); m.momentum = None      # None: the plain average over the pass's batches
+    dev = next(net.parameters()).device
+    with torch.no_grad():
+        with eval_mode(net):
+            for m in bns: m.train()
+            for i in range(0, len(x), batch_size): net(x[i:i + batch_size].to(dev))
+    for m, mo in zip(bns, momenta): m.momentum = mo
+    return net
+
 def _held_masks(model:nn.Module) -> Masks|None:
     "The masks that `apply_masks` or `torch.nn.utils.prune` put on `model`, if any"
     try: return Masks.from_model(model)
@@ -187,6 +203,7 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
                 layer_density:str|None=None,# "erk", "er", "uniform", "uniform+" or "erk+": each layer keeps its share
                 include:str|Iterable[str]=(),# regexes of parameter names pruned beyond the default (e.g. r"pos_embed")
                 embeddings:bool=False,      # prune Embedding/EmbeddingBag weights too
+                bn_warmup:bool=False,       # score a copy whose BatchNorm statistics are those of the pruning data
                 **options,                  # passed to the score function
                )->PruneRun:                 # iterate over it for the steps
     "Check a pruning run's arguments and return its steps, to be taken one at a time"
@@ -227,6 +244,10 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
         start = Masks({n: m & held[n].to(m.device) if n in held else m for n, m in start.items()})   # within them
     start = start.to(next(model.parameters()).device)
     if d > start.density: raise ValueError(f"the starting masks keep density {start.density:.4g}; cannot prune up to {d:.4g}")
+    if bn_warmup:
+        if data is None: raise ValueError("bn_warmup=True refreshes BatchNorm statistics on the pruning data: pass data=")
+        model = bn_warmed(model, x if x is not None else as_batch(balanced_batch(data.x_train, data.y_train, per_class, seed)
+                                                              if isinstance(data, TensorData) else data)[0])
     return PruneRun(model, method, d, T, schedule, scope, start, batch, x, options,
                     generator if generator is not None else torch.Generator().manual_seed(seed), min_density, invert, input_shape, count,
                     layer_density)
@@ -269,7 +290,8 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
                         seed=seed, sanity=sanity, min_density=run.min_density, **({"protect": protect.record} if protect.record else {}),
                         **({"count": run.count} if run.count != "round" else {}),
                         **({"layer_density": run.layer_density} if run.layer_density else {}),
-                        **{k: v for k, v in dict(include=kwargs.get("include"), embeddings=kwargs.get("embeddings")).items() if v})
+                        **{k: v for k, v in dict(include=kwargs.get("include"), embeddings=kwargs.get("embeddings"),
+                                                 bn_warmup=kwargs.get("bn_warmup")).items() if v})
     try:                                   # kept weights that lie on no input→output path of the mask do nothing
         eff = effective_masks(model, current, run.input_shape or (tuple(run.x.shape[1:]) if run.x is not None else None))
         current.meta.update(effective_density=eff.density, effective_kept={n: int(m.sum()) for n, m in eff.items()})
@@ -381,3 +403,37 @@ def critical_compression(model, method:str,
         if dead: hi, first = mid, dict(compression=cs[mid], collapsed=dead)
         else: lo = mid
     return dict(method=method, critical=cs[lo] if lo >= 0 else None, first_collapse=first)
+
+# %% ../nbs/18_prune.ipynb #pe000002
+def prune_effective(model:nn.Module, method:str, density:float, *,
+                    progress:bool=True, **kwargs,        # as for `prune_steps`
+                   )->Masks:                             # nominal masks whose effective density is `density` (or just above)
+    "Prune until the effective density (weights on some input→output path) reaches `density`"
+    d = resolve_density(density)
+    if SCORES.get(method) is not None and SCORES[method].revives:
+        raise ValueError(f"{method} can bring pruned weights back, so its masks are not nested: prune_effective needs one "
+                         "ranking; use another method or prune and read masks.effective(model)")
+    shape = kwargs.get("input_shape")
+    low = d / 4
+    while True:                                           # a ranking deep enough that its effective density falls below d
+        surv = survival_scores(model, method, low, progress=progress, **kwargs)
+        total = sum(s.numel() for s in surv.values())
+        want, flat = n_keep(d, total), torch.cat([s.flatten() for s in surv.values()])
+        order, sizes = flat.argsort(descending=True, stable=True), [s.numel() for s in surv.values()]
+        def top(k:int) -> Masks:                          # the k best-ranked weights: nested in k
+            keep = torch.zeros(total, dtype=torch.bool); keep[order[:k]] = True
+            return Masks({n: t.view_as(surv[n]) for n, t in zip(surv, keep.split(sizes))})
+        eff = lambda k: effective_masks(model, top(k), shape).kept
+        lo = n_keep(low, total)
+        if eff(lo) <= want or lo <= 1: break
+        low /= 4
+    hi = total if eff(total) >= want else None
+    if hi is None: raise ValueError(f"even the dense mask's effective density is below {d:g}")
+    while hi - lo > 1:                                    # the fewest kept weights whose effective count reaches `want`
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if eff(mid) >= want else (mid, hi)
+    m = top(hi)
+    e = effective_masks(model, m, shape)
+    m.meta = dict(method=method, density=m.density, effective_target=d, effective_density=e.density,
+                  effective_kept={n: int(v.sum()) for n, v in e.items()}, **{k: v for k, v in kwargs.items() if k == "iterations"})
+    return m

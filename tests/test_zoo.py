@@ -141,6 +141,9 @@ def write_zoo_md(rows:dict):
     tail += [f"{i}. {why} — {', '.join(where)}" for why, (i, where) in reasons.items()]
     tail += ["", f"{ok} of {n} ✓, {n - ok} refused, 0 raw torch errors, 0 silent; {sum(r['seconds'] for r in rows.values()):.0f} s "
              "on two CPU cores (one thread)."]
+    if todo := [m for m in REAL if m not in rows]:
+        tail += ["", f"Not run yet ({len(todo)} of {len(REAL)}): {', '.join(todo)}. The run resumes from docs/zoo.json: run the "
+                 "command above again to go on."]
     DOC.write_text("\n".join(head + lines + tail) + "\n")
 
 
