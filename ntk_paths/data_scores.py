@@ -11,13 +11,14 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from .prunable import prunable, located
 from .functional import masked_forward, masked_params, eval_mode, BATCH_NORMS
-from torch.func import functional_call
+from torch.func import functional_call, grad, vmap
 from .scores import saliency, logits, input_batch, SCORES
+from .linalg import hutchinson_diag
 from .data import as_batch
 from .paths import squared_pass, active_path_sums
 
 # %% auto #0
-__all__ = ['LOSSES', 'bn_mode', 'second_order', 'snip', 'grasp', 'prospr', 'px']
+__all__ = ['LOSSES', 'VARIANTS', 'bn_mode', 'second_order', 'snip', 'grasp', 'prospr', 'px', 'fisher', 'hutchinson_score']
 
 # %% ../nbs/16_data_scores.ipynb #d03cc651
 @contextmanager
@@ -128,3 +129,46 @@ def px(model, masks, *, data=None, **_):
     _, d = squared_pass(model, masks, input_shape=tuple(x.shape[1:]), output_weights=c)
     found = located(model, masks)
     return {n: found[n].weight.detach().double() ** 2 * masks[n] * d[n] for n in masks}
+
+# %% ../nbs/16_data_scores.ipynb #so000002
+VARIANTS = ("pruning", "diag", "taylor")
+
+def _second_order_score(curv:Tensor, w:Tensor, g:Tensor, variant:str) -> Tensor:
+    if variant == "diag": return curv
+    if variant == "pruning": return w * w * curv / 2
+    return (w * g + w * w * curv / 2).abs()
+
+def _masked_weights(model, masks, variant:str, bn:str, method:str) -> dict:
+    if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    if bn != "running": raise ValueError(f"{method} scores in eval mode, one example at a time: pass bn='running' (the "
+                                         "default; bn_warmup=True gives BatchNorm the pruning data's statistics)")
+    found = located(model, masks)
+    return {n: (found[n].weight.detach() * masks[n]).to(_weight_dtype(model)) for n in masks}
+
+@saliency("fisher", data="labels")
+def fisher(model, masks, *, data=None, variant:str="pruning", bn:str="running", **_):
+    "Empirical Fisher diagonal F = mean of per-example g²: θ²F/2 (variant 'pruning'), F ('diag') or |θḡ + θ²F/2| ('taylor')"
+    w = _masked_weights(model, masks, variant, bn, "fisher")
+    x, y = _labelled(model, data)
+    loss = lambda wv, xi, yi: F.cross_entropy(logits(masked_forward(model, None, xi[None], weights=dict(zip(w, wv)))), yi[None])
+    with eval_mode(model):
+        try: gs = vmap(grad(loss), (None, 0, 0))(tuple(w.values()), x, y)
+        except RuntimeError:                  # ops vmap cannot batch: one example at a time
+            per = [grad(loss)(tuple(w.values()), xi, yi) for xi, yi in zip(x, y)]
+            gs = tuple(torch.stack(t) for t in zip(*per))
+    return {n: _second_order_score((gi * gi).mean(0), w[n], gi.mean(0), variant) for n, gi in zip(w, gs)}
+
+@saliency("hutchinson", data="labels")
+def hutchinson_score(model, masks, *, data=None, variant:str="pruning", temperature:float=1.0, probes:int=10,
+                     generator=None, bn:str="running", **_):
+    "Hutchinson Hessian diagonal Ĥ = E[z ⊙ Hz]: θ²Ĥ/2 (variant 'pruning', signed), Ĥ ('diag') or |θḡ + θ²Ĥ/2| ('taylor')"
+    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature divides the logits and must be a finite number > 0 (their code's is 200), got {temperature!r}")
+    w = {n: t.clone().requires_grad_() for n, t in _masked_weights(model, masks, variant, bn, "hutchinson").items()}
+    x, y = _labelled(model, data)
+    with second_order("hutchinson"), eval_mode(model):
+        loss = F.cross_entropy(logits(masked_forward(model, None, x, weights=w)) / temperature, y)
+        g = torch.autograd.grad(loss, list(w.values()), create_graph=True)
+        hvp = lambda z: torch.autograd.grad(g, list(w.values()), grad_outputs=z, retain_graph=True)
+        H = hutchinson_diag(hvp, [t.detach() for t in w.values()], probes, generator)
+    return {n: _second_order_score(h, w[n].detach(), gi.detach(), variant) for n, h, gi in zip(w, H, g)}

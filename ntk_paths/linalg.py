@@ -10,7 +10,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['ritz_estimates', 'lanczos', 'rademacher', 'hutchinson', 'hutch_pp']
+__all__ = ['ritz_estimates', 'lanczos', 'rademacher', 'hutchinson', 'hutch_pp', 'hutchinson_diag']
 
 # %% ../nbs/09_linalg.ipynb #26492a7b
 def _tridiagonal(alpha:list, beta:list) -> Tensor:
@@ -88,3 +88,15 @@ def hutch_pp(matmat:Callable[[Tensor], Tensor], # A V for a batch V (B, *shape) 
     G = rademacher((probes - 2 * m, *shape), generator, dtype).flatten(1).double()
     G = G - (G @ Q) @ Q.T                                                  # project out Q
     return (top + quad(G.to(dtype).view(-1, *shape)).mean()).item()
+
+# %% ../nbs/09_linalg.ipynb #hd000002
+def hutchinson_diag(matvec:Callable[[list], list],   # [v_1, v_2, …] -> [(A v)_1, (A v)_2, …], tensors shaped like `like`
+                    like:list,                       # tensors with the shapes (dtype, device) of the blocks of v
+                    probes:int=10, generator:torch.Generator|None=None) -> list:
+    "diag(A), block by block, as the mean of z ⊙ A z over `probes` Rademacher vectors z"
+    if isinstance(probes, bool) or not isinstance(probes, int) or probes < 1: raise ValueError(f"probes must be an integer >= 1, got {probes!r}")
+    acc = [torch.zeros_like(t) for t in like]
+    for _ in range(probes):
+        z = [rademacher(tuple(t.shape), generator, t.dtype).to(t.device) for t in like]
+        for a, zi, azi in zip(acc, z, matvec(z)): a.add_(zi * azi)
+    return [a / probes for a in acc]
