@@ -16,7 +16,7 @@ from .data import TensorData, load_dataset, noise_batch, balanced_batch
 from .scores import SCORES
 from .prune import Ranked, ScoreCache
 from .ntk import ntk_eigvals, spectrum_stats
-from .paths import path_kernel_eigvals, path_kernel_trace
+from .paths import path_kernel_eigvals, path_kernel_trace, effective_masks
 from .storage import default_device
 
 # %% auto #0
@@ -220,12 +220,20 @@ def _mask_redraw(self:MaskExplorer, change=None):
     collapsed = m.collapsed
     how = (f"one {m.meta['method']} run of {T} iterations down to {self.cache.floor:g}, read at this density (exact at its steps)"
            if T > 1 else f"{m.meta['method']}, one shot")
+    try: eff = effective_masks(self.model, m, self.cache.input_shape)   # kept weights on some input→output path
+    except (NotImplementedError, ValueError, RuntimeError): eff = None    # a model outside the path framework: not known
+    lost = m.kept - eff.kept if eff is not None else 0
     self.summary.value = (f"<b>density {m.density:.4g}</b> — kept {m.kept:,} of {m.total:,} weights, compression "
                           f"{m.total / m.kept:,.1f}× &nbsp; <span style='color:{'#b00020' if collapsed else '#2e7d32'}'>"
                           f"{'collapsed: ' + ', '.join(collapsed) if collapsed else 'no layer collapsed'}</span>"
-                          f"<br><small>{html.escape(how)}</small>")
+                          + (f"<br><span style='color:#b26a00'>effective density {eff.density:.4g}: {lost:,} kept weights lie on "
+                             "no input→output path</span>" if lost else "")
+                          + f"<br><small>{html.escape(how)}</small>")
     self.plot_data["densities"] = {r["name"]: r["density"] for r in m.rows()}
-    fig = plot_layer_densities({"": self.plot_data["densities"]}, title=f"{m.meta['method']} at density {m.density:.3g}")
+    self.plot_data["effective"] = {r["name"]: r["density"] for r in eff.rows()} if lost else None
+    series = {"kept": self.plot_data["densities"], "kept and on a path": self.plot_data["effective"]} if lost else \
+             {"": self.plot_data["densities"]}
+    fig = plot_layer_densities(series, title=f"{m.meta['method']} at density {m.density:.3g}")
     self.densities_img.value = figure_png(fig, margins=dict(left=0.12, right=0.98, top=0.91, bottom=0.3))
     t2 = time.perf_counter()
     self._redraw_layer()
