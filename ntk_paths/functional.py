@@ -38,7 +38,8 @@ def masked_params(model:nn.Module,
                   weights:Mapping[str, Tensor]|None=None, # the weights to use, by name; default: the model's
                  )->dict[str, Tensor]:                # `{functional_call path: transform(weight) * mask}`
     "The masked weights, keyed for `functional_call`"
-    found = located(model, masks if masks is not None else weights) if masks is not None or weights is not None else prunable(model)
+    named = masks if masks is not None else weights                    # the weights asked for, by name (any parameter)
+    found = located(model, named) if named is not None else prunable(model)
     t = transform or (lambda w: w)
     w = weights if weights is not None else {n: found[n].weight for n in (masks if masks is not None else found)}
     return {found[n].path: t(w[n]) * masks[n] if masks is not None else t(w[n]) for n in (masks if masks is not None else w)}

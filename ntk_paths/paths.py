@@ -309,6 +309,7 @@ def effective_masks(model:nn.Module,            # a network the squared pass han
                     input_shape:tuple|None=None,
                    )->Masks:                    # `masks` without the kept weights on no input→output path
     "The effective masks: a kept weight stays only if some input→output path of the mask runs through it"
+    masks.check(model)                     # masks of another model would come back all empty, not refused
     shape, u, paths, other = _squared_setup(model, masks, False, input_shape)
     for scaled in (False, True):           # path counts overflow float64 only in very deep, wide nets: then 1/fan-in per layer
         leaves = {n: ((masks[n].to(t.device, torch.float64) if n in masks else torch.ones_like(t))

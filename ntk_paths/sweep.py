@@ -19,7 +19,7 @@ from .scores import SCORES
 from .train import train, get_recipe
 from .images import load_cifar, load_tiny_imagenet, shrink, pruning_batch, CIFAR
 from .ntk import empirical_ntk, kernel_eigvals, spectrum_stats
-from .paths import path_kernel_trace, effective_masks
+from .paths import path_kernel_trace
 from .executors import Executor, EXECUTORS, get_executor
 
 
@@ -169,8 +169,7 @@ def _measure(cfg:SweepConfig, data, run:dict, device, checkpoint=None) -> dict:
                collapsed=masks.collapsed if masks else [])
     try: row["path_kernel_trace"] = path_kernel_trace(net, masks)
     except (NotImplementedError, ValueError): row["path_kernel_trace"] = None     # a model outside the path decomposition
-    try: row["effective_density"] = effective_masks(net, masks).density if masks else 1.0   # kept weights on some path
-    except (NotImplementedError, ValueError): row["effective_density"] = None
+    row["effective_density"] = masks.meta.get("effective_density") if masks else 1.0   # prune measured it (None: not known)
     if cfg.ntk_samples:
         x, _ = balanced_batch(data.x_train, data.y_train, max(1, cfg.ntk_samples // data.num_classes), run["seed"])
         ev = kernel_eigvals(empirical_ntk(net.eval(), x, masks=masks, implementation=cfg.ntk_implementation,
