@@ -16,10 +16,11 @@ from .linalg import lanczos, hutchinson, hutch_pp
 from .ntk import (empirical_ntk, ntk_matrix, ntk_vp, ntk_eigvals, kernel_eigvals, spectrum_stats, ntk_trace,
                   predict_mse_loss)
 from .paths import (squared_pass, path_kernel_trace, path_kernel_gvp, path_kernel_eigvals, path_kernel_stats,
-                    active_path_sums)
+                    active_path_sums, path_count, effective_masks)
 from .decomposition import path_decomposition, enumerate_paths, count_paths
 from .scores import SCORES, Saliency, saliency
 from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap in SCORES
+from .dpai import npb_counts, Balance   # registers dpai
 from .prune import (prune, prune_steps, PruneRun, Step, ScoreError, SCHEDULES, survival_scores, Ranked, ScoreCache,
                     critical_compression)
 from .train import train, evaluate, fit_mse, TrainResult, Recipe, RECIPES, get_recipe, lr_at, TorchData

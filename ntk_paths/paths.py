@@ -18,8 +18,8 @@ from .linalg import lanczos
 
 # %% auto #0
 __all__ = ['sum_pool', 'window_counts', 'SquaredNetwork', 'squared_pass', 'path_kernel_trace', 'GatedUnitNetwork',
-           'active_path_sums', 'ConnectivityNetwork', 'effective_masks', 'path_kernel_gvp', 'path_kernel_eigvals',
-           'path_kernel_stats']
+           'active_path_sums', 'ConnectivityNetwork', 'path_count', 'effective_masks', 'path_kernel_gvp',
+           'path_kernel_eigvals', 'path_kernel_stats']
 
 # %% ../nbs/13_paths.ipynb #618daa14
 _IDENTITY = {F.relu, torch.relu, Tensor.relu, F.relu_, torch.relu_, Tensor.relu_, F.leaky_relu}
@@ -304,21 +304,31 @@ class ConnectivityNetwork(SquaredNetwork):
     def __init__(self): super().__init__(bias=False)
     def _fixed(self, op, x:Tensor, c) -> Tensor: return x
 
+def path_count(model:nn.Module,               # a network the squared pass handles (see `squared_pass`)
+               masks:dict[str, Tensor],       # the graph's weights by name (0/1 masks, or floats to differentiate); others 1
+               input_shape:tuple|None=None,
+               scaled:bool=False,             # each layer divided by its fan-in: no overflow, but a count only up to a factor
+              )->Tensor:                      # a float64 scalar: P, differentiable in float `masks`
+    "P, the number of input→output paths of the masks' graph: one forward pass of the `ConnectivityNetwork` on ones"
+    shape, u, paths, other = _squared_setup(model, None, False, input_shape)
+    leaves = {n: (masks[n].to(t.device, torch.float64) if n in masks else torch.ones_like(t))
+                 / (t[0].numel() if scaled and t.dim() > 1 else 1) for n, t in u.items()}
+    with eval_mode(model), ConnectivityNetwork() as mode:
+        x = mode.activation(torch.ones(1, *shape, dtype=torch.float64, device=next(iter(u.values())).device))
+        return functional_call(model, {**other, **{paths[n]: t for n, t in leaves.items()}}, (x,)).sum()
+
+
+# %% ../nbs/13_paths.ipynb #ef00000b
 def effective_masks(model:nn.Module,            # a network the squared pass handles (see `squared_pass`)
                     masks:Masks,                # the masks to look at
                     input_shape:tuple|None=None,
                    )->Masks:                    # `masks` without the kept weights on no input→output path
     "The effective masks: a kept weight stays only if some input→output path of the mask runs through it"
     masks.check(model)                     # masks of another model would come back all empty, not refused
-    shape, u, paths, other = _squared_setup(model, masks, False, input_shape)
-    for scaled in (False, True):           # path counts overflow float64 only in very deep, wide nets: then 1/fan-in per layer
-        leaves = {n: ((masks[n].to(t.device, torch.float64) if n in masks else torch.ones_like(t))
-                      / (t[0].numel() if scaled and t.dim() > 1 else 1)).requires_grad_() for n, t in u.items()}
-        with eval_mode(model):
-            with ConnectivityNetwork() as mode:
-                x = mode.activation(torch.ones(1, *shape, dtype=torch.float64, device=next(iter(u.values())).device))
-                R = functional_call(model, {**other, **{paths[n]: t for n, t in leaves.items()}}, (x,)).sum()
-            if torch.isfinite(R): break
+    for scaled in (False, True):
+        leaves = {n: m.to(torch.float64).requires_grad_() for n, m in masks.items()}
+        R = path_count(model, leaves, input_shape, scaled)
+        if torch.isfinite(R): break
     grads = dict(zip(leaves, torch.autograd.grad(R, list(leaves.values()), allow_unused=True)))
     out = {n: m & (grads[n] > 0).to(m.device) if grads.get(n) is not None else torch.zeros_like(m) for n, m in masks.items()}
     return Masks(out, {**masks.meta, "effective": True})
@@ -328,6 +338,7 @@ def _effective(self, model:nn.Module, input_shape:tuple|None=None) -> Masks:
     return effective_masks(model, self, input_shape)
 
 Masks.effective = _effective
+
 
 # %% ../nbs/13_paths.ipynb #fd7918e7
 def _gvp(model:nn.Module, masks:Masks|None, input_shape:tuple|None):

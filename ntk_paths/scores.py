@@ -30,15 +30,16 @@ class Saliency:
     iterations: int = 1      # the paper's default number of prune-score rounds
     data: str = "none"       # "none", "inputs" (unlabelled) or "labels" (a labelled batch)
     revives: bool = False    # pruned weights are ranked again at every step and can come back (FORCE)
+    layer_density: str|None = None   # the layer rule it ranks with unless told otherwise (DPaI: "erk")
     def __call__(self, *args, **kwargs) -> dict[str, Tensor]: return self.fn(*args, **kwargs)
 
 SCORES: dict[str, Saliency] = {}
 
-def saliency(name:str, iterations:int=1, data:str="none", revives:bool=False):
+def saliency(name:str, iterations:int=1, data:str="none", revives:bool=False, layer_density:str|None=None):
     "Decorator: register a score function in `SCORES` under `name`"
     if data not in ("none", "inputs", "labels"): raise ValueError(f"data must be 'none', 'inputs' or 'labels', got {data!r}")
     def register(fn):
-        SCORES[name] = Saliency(name, fn, iterations, data, revives)
+        SCORES[name] = Saliency(name, fn, iterations, data, revives, layer_density)
         return fn
     return register
 

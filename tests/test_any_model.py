@@ -3,6 +3,7 @@ built here (the zoo of torchvision/timm models is the next step): transformers' 
 ops without one, token inputs, clipping activations and slicing in the path methods, zero-initialised classifiers."""
 import pytest, torch
 from torch import nn
+from quick import quick
 from ntk_paths import prune, init_weights, MLP, ScoreError, path_kernel_trace, Protect
 from ntk_paths.models import init_weights
 
@@ -250,7 +251,7 @@ def test_every_method_works_on_a_tied_model(method):
     net = init_weights(Tied(), 0)
     data = (torch.randn(12, 8, generator=torch.Generator().manual_seed(1)), torch.arange(12) % 3)
     m = prune(net, method, 0.3, data=data if SCORES[method].data != "none" else None, progress=False,
-              iterations=None if SCORES[method].iterations == 1 else 2)
+              iterations=None if SCORES[method].iterations == 1 else 2, **quick(method))
     assert m.kept == round(0.3 * 88) and set(m) == {"enc.weight", "head.weight"}
 
 
@@ -287,9 +288,9 @@ def test_transposed_convolutions_are_pruned_to_the_density(method):
     data = (torch.randn(9, 1, 8, 8, generator=torch.Generator().manual_seed(0)), torch.arange(9) % 3)
     assert list(prunable(net)) == ["c.weight", "up1.weight", "up2.weight", "fc.weight"]
     try: m = prune(net, method, 0.05, data=data if SCORES[method].data != "none" else None, progress=False,
-                   iterations=None if SCORES[method].iterations == 1 else 2)
-    except NotImplementedError as e:                        # the path methods' squared network: refused by name
-        assert method in ("path_kernel", "px") and "conv_transpose2d" in str(e), str(e)
+                   iterations=None if SCORES[method].iterations == 1 else 2, **quick(method))
+    except NotImplementedError as e:                        # the path methods' squared network (and DPaI's mask graph): refused by name
+        assert method in ("path_kernel", "px", "dpai") and "conv_transpose2d" in str(e), str(e)
         return
     assert m.kept == round(0.05 * m.total) and "uncovered" not in m.meta
 

@@ -4,6 +4,7 @@ import contextlib, io, json, os, warnings
 import pytest
 import torch
 from torch import nn
+from quick import quick
 from ntk_paths import (Masks, MaskMismatchError, apply_masks, resolve_density, topk_masks, prune, ScoreError, empirical_ntk, ntk_trace,
                        ntk_eigvals, kernel_eigvals, path_kernel_trace, path_decomposition, squared_pass, count_paths, train, evaluate,
                        TensorData, load_dataset, load_digits, load_torchvision, balanced_batch, SweepConfig, sweep,
@@ -342,7 +343,7 @@ def test_every_method_starts_from_a_torch_prune_mask(method):
     _tp.random_unstructured(net.fc1, "weight", 0.5)
     held = net.fc1.weight_mask.bool().clone()
     m = prune(net, method, 0.1, data=data if _SCORES[method].data != "none" else None,
-              iterations=None if _SCORES[method].iterations == 1 else 2, progress=False)
+              iterations=None if _SCORES[method].iterations == 1 else 2, progress=False, **quick(method))
     assert int((m["fc1.weight"] & ~held).sum()) == 0, "kept weights that torch.nn.utils.prune had removed"
     assert m.kept == round(0.1 * m.total)
 

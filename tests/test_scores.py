@@ -3,6 +3,7 @@ import copy, math
 import pytest, torch
 from torch import nn
 import torch.nn.functional as F
+from quick import quick
 from ntk_paths import (prune, Protect, Masks, SCORES, init_weights, MLP, LeNet5, VGG, ResNet20, load_digits, balanced_batch,
                        topk_masks)
 from ntk_paths.prunable import prunable
@@ -180,7 +181,7 @@ def test_sanity_checks_with_real_scores(batch):
 def test_data_free_methods_need_no_data_and_the_others_say_so():
     net = init_weights(MLP(), 0)
     for name, sal in SCORES.items():
-        if sal.data == "none": assert prune(net, name, 0.3, iterations=2, progress=False, **({"batch_size": 4} if name == "ntksap" else {})).kept > 0
+        if sal.data == "none": assert prune(net, name, 0.3, iterations=2, progress=False, **quick(name)).kept > 0
         else:
             with pytest.raises(ValueError, match="needs"): prune(net, name, 0.3)
 
@@ -266,5 +267,6 @@ def test_no_score_changes_a_float64_model(method, batch):
     net = init_weights(MLP((64, 16, 10)), 0).double()
     before = copy.deepcopy(net.state_dict())
     half = Masks({n: torch.rand(p.weight.shape, generator=torch.Generator().manual_seed(0)) < 0.5 for n, p in prunable(net).items()})
-    SCORES[method](net, half, data=(x.flatten(1).double(), y), generator=torch.Generator().manual_seed(0), input_shape=(64,))
+    SCORES[method](net, half, data=(x.flatten(1).double(), y), generator=torch.Generator().manual_seed(0), input_shape=(64,),
+                   **quick(method), **({"progress": False} if method == "dpai" else {}))
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items()), method

@@ -14,6 +14,7 @@ import torchvision.models as tvm
 from torchvision.models.convnext import CNBlockConfig
 from torchvision.models.efficientnet import MBConvConfig
 from torchvision.models.regnet import BlockParams
+from quick import quick
 from ntk_paths import prune, SCORES, ScoreError
 from ntk_paths.prunable import uncovered, prunable
 from test_any_model import TiedLM           # token embedding, a hidden layer, the output layer tied to the embedding
@@ -85,7 +86,7 @@ def attempt(name, method, zoo=ZOO, n=10):
     if shape == "tokens": x = torch.randint(0, 10, (n, 6), generator=g)
     else: x = torch.randn(n, *shape, generator=g); net.input_shape = shape
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    kw = dict(rounds=1, batch_size=4) if method == "ntksap" else {}
+    kw = quick(method)
     try:
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
