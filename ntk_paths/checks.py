@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_checks.ipynb #a5ccba80
 from __future__ import annotations
-import difflib, inspect, warnings
+import difflib, functools, inspect, warnings
 from contextlib import contextmanager
 from typing import Callable
 import torch
@@ -13,7 +13,8 @@ from torch.func import functional_call
 
 # %% auto #0
 __all__ = ['check_finite', 'check_model', 'model_dtype', 'check_labels', 'check_batch', 'expected_input', 'input_shape_of',
-           'shape_problem', 'input_errors', 'accepted_options', 'check_options', 'check_count', 'delegates']
+           'shape_problem', 'input_errors', 'accepted_options', 'check_options', 'removed_keywords', 'check_count',
+           'delegates']
 
 # %% ../nbs/00_checks.ipynb #eeb6281f
 def check_finite(t:Tensor, what:str) -> Tensor:
@@ -135,6 +136,19 @@ def check_options(options:dict, accepted:list[str], what:str):
     if not unknown: return
     hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, accepted, 1)) else repr(k) for k in unknown]
     raise TypeError(f"{what} does not take {', '.join(hints)}; it takes: {', '.join(accepted) or 'no options'}")
+
+# %% ../nbs/00_checks.ipynb #rk000001
+def removed_keywords(**spelling:str):
+    "Decorator: a call with a removed keyword (`old=\"new\"`) raises a TypeError that says what to write instead"
+    def deco(f):
+        @functools.wraps(f)
+        def call(*args, **kwargs):
+            if gone := [k for k in spelling if k in kwargs]:
+                raise TypeError(f"{f.__name__}() no longer takes {', '.join(k + '=' for k in gone)}; write "
+                                f"{', '.join(spelling[k] + '=' for k in gone)} instead")
+            return f(*args, **kwargs)
+        return call
+    return deco
 
 # %% ../nbs/00_checks.ipynb #91861dbb
 def check_count(v, name:str, minimum:int=1, allow_none:bool=True):

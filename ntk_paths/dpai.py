@@ -19,13 +19,6 @@ from .scores import saliency, resolve_input_shape, refuse_token_models
 __all__ = ['Balance', 'npb_counts', 'dpai']
 
 # %% ../nbs/18_dpai.ipynb #dp000006
-class Balance(NamedTuple):
-    "What DPaI balances, for one mask"
-    log_paths: float    # log P: P input→output paths through the mask (−inf: none; inf: more than float64 holds)
-    nodes: int          # output channels (conv) or units (linear) of the masked layers that a path crosses
-    kernels: int        # (out, in) slices of a conv with an effective tap, plus every effective weight of a linear layer
-    weights: int        # effective weights: kept and on a path (as `effective_masks`)
-
 def _path_gradient(model:nn.Module, m:dict[str, Tensor], shape:tuple) -> tuple[float, dict[str, Tensor]]:
     "log P and ∂ log P/∂m (∂P/∂m itself when P = 0: the weights that would open a first path)"
     leaves = {n: v.detach().to(torch.float64).requires_grad_() for n, v in m.items()}
@@ -39,6 +32,13 @@ def _path_gradient(model:nn.Module, m:dict[str, Tensor], shape:tuple) -> tuple[f
     return log_p, ({n: v / p for n, v in g.items()} if p > 0 else g)
 
 # %% ../nbs/18_dpai.ipynb #dp000008
+class Balance(NamedTuple):
+    "What DPaI balances, for one mask"
+    log_paths: float    # log P: P input→output paths through the mask (−inf: none; inf: more than float64 holds)
+    nodes: int          # output channels (conv) or units (linear) of the masked layers that a path crosses
+    kernels: int        # (out, in) slices of a conv with an effective tap, plus every effective weight of a linear layer
+    weights: int        # effective weights: kept and on a path (as `effective_masks`)
+
 def _units(model:nn.Module, g:dict[str, Tensor], m:dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor, Tensor]]:
     "Per weight: (effective weights, effective nodes as a (out, 1, …) flag, effective kernels as an (out, in, 1, …) flag)"
     out = {}

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .prunable import prunable, located, mask_parametrization
 from .masks import Masks
 from .functional import eval_mode, quiet_jvp, BATCH_NORMS
-from .checks import check_model, check_batch, check_count, input_errors
+from .checks import check_model, check_batch, check_count, input_errors, removed_keywords
 from .linalg import lanczos, hutchinson, hutch_pp
 from .ntk_blocks import (contract, structured_layers, layer_shapes, layer_factors, combine_factors, weight_key,
                                   patches_pay, is_sparse)
@@ -288,6 +288,7 @@ def ntk_vp(model:nn.Module, x:Tensor, v:Tensor, *, masks:Masks|None=None, force_
         with quiet_jvp(): return (vmap(one)(v) if v.dim() == 3 else one(v)).detach()
 
 # %% ../nbs/12_ntk.ipynb #c43eecdb
+@removed_keywords(method="solver")
 def kernel_eigvals(theta:Tensor,                 # a kernel from `empirical_ntk` (N, N, K, K), or a square matrix
                    k:int|None=None,              # how many of the largest; None: all (exact only)
                    *, solver:str="exact",        # "exact" (eigvalsh, float64) or "lanczos"
@@ -303,6 +304,7 @@ def kernel_eigvals(theta:Tensor,                 # a kernel from `empirical_ntk`
     ev = torch.linalg.eigvalsh((M + M.T) / 2).flip(0)
     return ev[:k] if k else ev
 
+@removed_keywords(method="solver")
 def ntk_eigvals(model:nn.Module, x:Tensor|None=None,
                 *, k:int|None=None,              # how many of the largest; None: all (exact only)
                 solver:str="exact",              # "exact" (the kernel, then eigvalsh) or "lanczos" (matrix-free: NTK-vector products)
@@ -343,6 +345,7 @@ def _vjp_norms(model, x, V, masks, force_eval) -> Tensor:
 
 ESTIMATORS = ("exact", "hutchinson", "hutch++")
 
+@removed_keywords(method="estimator")
 def ntk_trace(model:nn.Module, x:Tensor, *,
               estimator:str="exact",           # or "hutchinson" / "hutch++", matrix-free from `probes` products
               probes:int=30, masks:Masks|None=None, generator:torch.Generator|None=None,

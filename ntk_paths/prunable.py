@@ -77,9 +77,14 @@ class Prunable:
     def weight(self) -> Tensor: return trainable_weight(self.module, self.attr)
 
 # %% ../nbs/02_prunable.ipynb #1462b935
-def _as_patterns(exclude) -> list[str]:
-    if exclude is None: return []
-    return [exclude] if isinstance(exclude, str) else list(exclude)
+def _as_patterns(patterns, what:str="exclude") -> list[str]:
+    "A regular expression or several as a list; anything else is refused naming the argument"
+    if patterns is None: return []
+    pats = [patterns] if isinstance(patterns, (str, re.Pattern)) else list(patterns) if isinstance(patterns, (list, tuple, set)) else None
+    if pats is None or not all(isinstance(p, (str, re.Pattern)) for p in pats):
+        raise TypeError(f"{what} takes regular expressions on parameter names (a string or a list of strings, e.g. "
+                        f"{what}=r\"pos_embed\"), got {patterns!r}")
+    return pats
 
 @dataclass(frozen=True)
 class Protect:
@@ -116,7 +121,7 @@ def _candidates(model:nn.Module, embeddings:bool=False, include=()) -> list[tupl
         if id(w := trainable_weight(m, a)) not in seen: seen.add(id(w)); found.append((n, m, a))
     for n, m in model.named_modules():
         for a in weight_names(m, embeddings): _refuse_reparametrised(n, m, a); add(n, m, a)
-    for pat in _as_patterns(include):
+    for pat in _as_patterns(include, "include"):
         hits = [(n, m, a) for n, m in model.named_modules() for a in param_names(m) if re.search(pat, f"{n}.{a}" if n else a)]
         if not hits:
             some = ", ".join(k for k, _ in list(model.named_parameters())[:5])

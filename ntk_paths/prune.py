@@ -88,7 +88,8 @@ def break_zero_ties(method:str, scores:dict[str, Tensor], alive:Masks, zero:list
     if live_nonzero >= k: return scores, None                       # the zeros decide nothing: the ranking stands
     neg = any(bool(((s < 0) & alive[n].to(s.device)).any()) for n, s in scores.items())
     names = ", ".join(zero[:6]) + (f" and {len(zero) - 6} more" if len(zero) > 6 else "")
-    why = ("the all-ones |θ| network is clipped or gated to zero there (ReLU6, Hardswish, SiLU or sigmoid gates) or a "
+    why = ("an earlier step cut every input→output path through them (at high compression), or " if alive.density < 1 else "") + (
+           "the all-ones |θ| network is clipped or gated to zero there (ReLU6, Hardswish, SiLU or sigmoid gates) or a "
            "zero-initialised BatchNorm γ or layer stops it" if SCORES[method].data == "none" else
            "no gradient reaches them (a zero-initialised layer, BatchNorm γ = 0 or classifier, or a clipping activation)")
     msg = (f"{method}: {len(zero)} of {len(scores)} layers score exactly 0 ({names}) and only {live_nonzero:,} weights score "
@@ -190,6 +191,29 @@ def _held_masks(model:nn.Module) -> Masks|None:
     except ValueError: return None
 
 
+# %% ../nbs/19_prune.ipynb #ps000004
+def _pruning_data(model:nn.Module, method:str, data, per_class:int, seed:int) -> tuple[object, Tensor|None]:
+    "(the batch handed to the score, its inputs), both None for a data-free method"
+    sal = SCORES[method]
+    if sal.data == "none": return None, None
+    batch = balanced_batch(data.x_train, data.y_train, per_class, seed) if isinstance(data, TensorData) else data
+    x, y = as_batch(batch)
+    if sal.data == "labels" and y is None:
+        raise ValueError(f"{method} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
+    check_batch(model, x, y, num_classes=getattr(data, "num_classes", None), what="the pruning data")
+    if y is not None and not isinstance(data, TensorData) and x.is_floating_point():   # a bare (x, y): the model's outputs
+        with torch.no_grad(), input_errors(model, x[:1]), eval_mode(model): k = logits(model(x[:1])).shape[-1]
+        check_labels(y, len(x), k, "the pruning labels")
+    return batch, x
+
+# %% ../nbs/19_prune.ipynb #ps000006
+def _start_masks(model:nn.Module, masks:Masks|None, protect:Protect, include, embeddings:bool) -> Masks:
+    "The masks before the first step, on the model's device"
+    start = masks.check(model) if masks is not None else Masks.ones(model, protect, include, embeddings)
+    if held := _held_masks(model):
+        start = Masks({n: m & held[n].to(m.device) if n in held else m for n, m in start.items()})
+    return start.to(next(model.parameters()).device)
+
 # %% ../nbs/19_prune.ipynb #ps000002
 def prune_steps(model:nn.Module,            # any network with Conv/Linear layers; not modified
                 method:str,                 # a name from `SCORES`
@@ -234,24 +258,10 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
                          + ", ".join(k for k, s in SCORES.items() if s.data == "none"))
     check_options(options, accepted_options(sal.fn, skip=_STANDARD), f"prune(..., {method!r})")
     check_model(model)
-    batch = x = None
-    if sal.data == "none":         # data-free: the data only tells the input shape
-        if input_shape is None and data is not None: input_shape = tuple(as_batch(data)[0].shape[1:])
-    else:                          # a TensorData gives a class-balanced batch of its training set
-        batch = balanced_batch(data.x_train, data.y_train, per_class, seed) if isinstance(data, TensorData) else data
-        x, y = as_batch(batch)
-        if sal.data == "labels" and y is None:
-            raise ValueError(f"{method} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
-        check_batch(model, x, y, num_classes=getattr(data, "num_classes", None), what="the pruning data")
-        if y is not None and not isinstance(data, TensorData) and x.is_floating_point():   # a bare (x, y): the model's outputs
-            with torch.no_grad(), input_errors(model, x[:1]), eval_mode(model): k = logits(model(x[:1])).shape[-1]
-            check_labels(y, len(x), k, "the pruning labels")
-        if isinstance(data, TensorData): options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
-    protect = check_protect(protect)
-    start = masks.check(model) if masks is not None else Masks.ones(model, protect, include, embeddings)
-    if held := _held_masks(model):        # masks already on the model (apply_masks, torch.nn.utils.prune): every method starts
-        start = Masks({n: m & held[n].to(m.device) if n in held else m for n, m in start.items()})   # within them
-    start = start.to(next(model.parameters()).device)
+    batch, x = _pruning_data(model, method, data, per_class, seed)
+    if sal.data == "none" and input_shape is None and data is not None: input_shape = tuple(as_batch(data)[0].shape[1:])
+    if isinstance(data, TensorData) and sal.data != "none": options.setdefault("norm", data.norm)   # lets synflow_dist unnormalise
+    start = _start_masks(model, masks, check_protect(protect), include, embeddings)
     if d > start.density: raise ValueError(f"the starting masks keep density {start.density:.4g}; cannot prune up to {d:.4g}")
     if bn_warmup:
         if data is None: raise ValueError("bn_warmup=True refreshes BatchNorm statistics on the pruning data: pass data=")
@@ -394,10 +404,12 @@ class ScoreCache:
         return self.ranked(model, method, iterations, seed, device, on_step).masks(density)
 
 # %% ../nbs/19_prune.ipynb #17af5822
-def _collapsed(model, method, c, prune_kw):
-    "The collapsed layers at compression `c` (a ScoreError means no path is left)"
-    try: return prune(model, method, compression=c, progress=False, **prune_kw).collapsed
-    except ScoreError: return ["(no path left)"]
+def _pruned(model, method, c, prune_kw) -> Masks|None:
+    "The masks at compression `c`, or None when no path is left (a ScoreError)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollapseWarning)     # a collapse is what the search looks for: it says so itself
+        try: return prune(model, method, compression=c, progress=False, **prune_kw)
+        except ScoreError: return None
 
 def critical_compression(model, method:str,
                          compressions=tuple(10 ** (k / 4) for k in range(4, 25)),  # increasing, 10 … 10⁶
@@ -406,13 +418,16 @@ def critical_compression(model, method:str,
     "Largest compression in `compressions` at which `method` leaves no layer empty, and the first collapse"
     cs = sorted(compressions)
     if search not in ("bisect", "scan"): raise ValueError(f"search must be 'bisect' or 'scan', got {search!r}")
-    lo, hi, first = -1, len(cs), None          # cs[lo] is known alive, cs[hi] known collapsed
+    lo, hi, first, last = -1, len(cs), None, None   # cs[lo] is known alive (its masks: last), cs[hi] known collapsed
     while hi - lo > 1:
         mid = lo + 1 if search == "scan" else (lo + hi) // 2
-        dead = _collapsed(model, method, cs[mid], prune_kw)
+        m = _pruned(model, method, cs[mid], prune_kw)
+        dead = ["(no path left)"] if m is None else m.collapsed
         if dead: hi, first = mid, dict(compression=cs[mid], collapsed=dead)
-        else: lo = mid
-    return dict(method=method, critical=cs[lo] if lo >= 0 else None, first_collapse=first)
+        else: lo, last = mid, m
+    eff = last.meta.get("effective_density") if last is not None else None   # None: no mask alive, or no path framework
+    return dict(method=method, critical=cs[lo] if lo >= 0 else None, first_collapse=first,
+                on_path=eff / last.density if eff is not None else None)   # share of its kept weights on an input→output path
 
 # %% ../nbs/19_prune.ipynb #pe000002
 def prune_effective(model:nn.Module, method:str, density:float, *,

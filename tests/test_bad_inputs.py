@@ -145,6 +145,11 @@ CASES = [  # (name, call(files), exception type, words the message must contain)
     ("Hutch++ with 2 probes", lambda f: ntk_trace(mlp(), X, estimator="hutch++", probes=2), ValueError, ["probes must be an integer >= 3"]),
     ("trace chunk 0", lambda f: ntk_trace(mlp(), X, chunk=0), ValueError, ["chunk must be an integer >= 1"]),
     ("trace estimator typo", lambda f: ntk_trace(mlp(), X, estimator="hutchison"), ValueError, ["estimator must be one of"]),
+    ("trace with the removed method=", lambda f: ntk_trace(mlp(), X, method="hutchinson"), TypeError, ["no longer takes method=", "estimator="]),
+    ("eigvals with the removed method=", lambda f: ntk_eigvals(mlp(), X, method="lanczos"), TypeError, ["no longer takes method=", "solver="]),
+    ("include as a number", lambda f: prune(mlp(), "magnitude", 0.1, include=5), TypeError, ["include takes regular expressions", "got 5"]),
+    ("dpai with no steps", lambda f: prune(mlp(), "dpai", 0.1, steps=0), ValueError, ["steps must be an integer >= 1"]),
+    ("dpai beta above 1", lambda f: prune(mlp(), "dpai", 0.1, beta=1.5), ValueError, ["beta weighs the balance terms", "[0, 1]"]),
     ("eigenvalues of a non-square kernel", lambda f: kernel_eigvals(torch.zeros(3, 4)), ValueError, ["square kernel"]),
     # paths
     ("Softsign in the path kernel", lambda f: path_kernel_trace(act(nn.Softsign())), NotImplementedError, ["softsign", "Replace it"]),
@@ -246,7 +251,7 @@ def _tree(d) -> set:
 
 
 def test_count():
-    assert len(CASES) >= 123 and len({c[0] for c in CASES}) == len(CASES)
+    assert len(CASES) >= 128 and len({c[0] for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("name,call,exc,words", CASES, ids=[c[0] for c in CASES])

@@ -1,7 +1,8 @@
-"""Execute the front page and the tutorials in place, as nbdev_test runs them (cells flagged slow, cuda or notest are
-skipped and keep their committed outputs; `eval: false` cells are skipped and committed without outputs), so that they
-are committed with their outputs, figures included, for people who browse the repository. Run through
-tools/run_notebooks.sh, which also cleans them with nbdev_clean."""
+"""Execute the front page and the tutorials in place, so that they are committed with their outputs, figures included,
+for people who browse the repository. Cells flagged slow, cuda or notest are skipped and keep their committed outputs;
+`eval: false` cells are skipped and committed without outputs. Cells flagged `full` run here: a tutorial sets a quick
+configuration (what nbdev_test checks, as `full` is in settings.ini's tst_flags) and then, in a `full` cell, the
+configuration behind its committed outputs. Run through tools/run_notebooks.sh, which also cleans them with nbdev_clean."""
 import re, sys, time
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
@@ -22,6 +23,8 @@ def flagged(cell) -> bool:
 def run(path:Path):
     nb, t0 = read_nb(path), time.time()
     keep = {i: [] if never_run(c) else c.get("outputs", []) for i, c in enumerate(nb.cells) if flagged(c)}
+    for c in nb.cells:                     # a cell that now prints nothing must not keep what it printed before
+        if c.cell_type == "code": c["outputs"] = []
     sh = CaptureShell(path)
     sh.run_all(nb, exc_stop=True, preproc=flagged)
     for i, outs in keep.items(): nb.cells[i]["outputs"] = outs

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Execute the front page and the tutorials in place (as nbdev_test does: cells flagged slow, cuda or notest are skipped),
+# Execute the front page and the tutorials in place (cells flagged slow, cuda or notest are skipped; cells flagged full,
+# which nbdev_test skips, run: they set the configuration behind the committed outputs),
 # so that they are committed with their outputs, figures included; then nbdev_clean strips what is not content.
 #   bash tools/run_notebooks.sh                                   # all of them
 #   bash tools/run_notebooks.sh nbs/tutorials/ntk_dynamics.ipynb  # one
