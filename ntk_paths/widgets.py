@@ -18,6 +18,7 @@ from .prune import Ranked, ScoreCache
 from .ntk import ntk_eigvals, spectrum_stats
 from .paths import path_kernel_eigvals, path_kernel_trace, effective_masks
 from .storage import default_device
+from .checks import input_shape_of
 
 # %% auto #0
 __all__ = ['KERNELS', 'models_for', 'MaskExplorer', 'SpectrumExplorer', 'CompareView']
@@ -35,13 +36,14 @@ def models_for(input_shape:tuple, num_classes:int) -> tuple[str, ...]:
     return tuple(ok)
 
 # %% ../nbs/25_widgets.ipynb #9dc41013
-def _setup(data, input_shape, num_classes):
-    "(TensorData or None, input shape, number of classes) from what the user gave"
+def _setup(data, input_shape, num_classes, model=None):
+    "(TensorData or None, input shape, number of classes) from what the user gave; else a network's own input shape"
     if isinstance(data, str): data = load_dataset(data)
     if data is not None and not isinstance(data, TensorData):
         raise TypeError(f"data must be a TensorData or a dataset name, got {type(data).__name__}")
     if data is not None: return data, data.input_shape, data.num_classes
-    return None, tuple(input_shape), num_classes
+    own = input_shape_of(model) if isinstance(model, nn.Module) else None   # model.input_shape, or a first Linear's width
+    return None, tuple(input_shape or own or (3, 32, 32)), num_classes
 
 def _devices() -> list[str]: return (["cuda"] if torch.cuda.is_available() else []) + ["cpu"]
 
@@ -85,7 +87,7 @@ class _Explorer(W.VBox):
     "Model, seed and device controls, a progress bar, an error area, and the score cache"
     def __init__(self, model, data, input_shape, num_classes, seed, device, cache, floor):
         super().__init__()
-        data, input_shape, num_classes = _setup(data, input_shape, num_classes)
+        data, input_shape, num_classes = _setup(data, input_shape, num_classes, model)
         if isinstance(model, nn.Module):   # a small network: no lower than one weight per layer on average
             ws = [p.weight.numel() for p in prunable(model).values()]
             floor = max(floor, float(f"{len(ws) / sum(ws):.2g}"))
@@ -159,7 +161,7 @@ class MaskExplorer(_Explorer):
                  method:str="synflow",         # a name from `SCORES`
                  density:float=0.01,           # where the slider starts
                  data:TensorData|str|None=None,# for methods that need data (and the input shape); None: data-free methods
-                 input_shape:tuple=(3, 32, 32), num_classes:int=10,  # without data
+                 input_shape:tuple|None=None, num_classes:int=10,  # without data (default: the model's, else CIFAR's)
                  iterations:int|None=None,     # default: the method's paper default
                  seed:int=0, device:str|None=None,   # device default: cuda when available
                  cache:ScoreCache|None=None,   # share one between explorers
@@ -262,7 +264,7 @@ class SpectrumExplorer(_Explorer):
                  n:int=16,                      # inputs of the NTK batch (the kernel is n·K × n·K)
                  k:int=20,                      # Path Kernel eigenvalues
                  iterations:int|None=None,      # for the iterative methods; default: each method's paper default
-                 data:TensorData|str|None=None, input_shape:tuple=(3, 32, 32), num_classes:int=10,
+                 data:TensorData|str|None=None, input_shape:tuple|None=None, num_classes:int=10,
                  seed:int=0, device:str|None=None, cache:ScoreCache|None=None, floor:float=1e-4,
                  compute:bool=True):            # compute the first picture now
         super().__init__(model, data, input_shape, num_classes, seed, device, cache, floor)
