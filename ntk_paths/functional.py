@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_functional.ipynb #func0003
 from __future__ import annotations
-import warnings
+import copy, warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import Callable
@@ -14,7 +14,7 @@ from torch.func import functional_call
 from .prunable import prunable, located
 
 # %% auto #0
-__all__ = ['BATCH_NORMS', 'eval_mode', 'masked_params', 'masked_forward', 'float64_leaves', 'quiet_jvp']
+__all__ = ['BATCH_NORMS', 'eval_mode', 'masked_params', 'masked_forward', 'float64_leaves', 'quiet_jvp', 'bn_warmed']
 
 # %% ../nbs/05_functional.ipynb #132ec35b
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
@@ -85,3 +85,21 @@ def quiet_jvp():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
         yield
+
+# %% ../nbs/05_functional.ipynb #bw00000b
+def bn_warmed(model:nn.Module, x:Tensor, batch_size:int=256) -> nn.Module:
+    "A copy of `model` whose BatchNorm running statistics are the mean and variance of `x` (no weight changes); `model` itself if it has none"
+    if not any(isinstance(m, BATCH_NORMS) and m.track_running_stats for m in model.modules()): return model
+    if not x.is_floating_point(): raise ValueError("bn_warmup needs inputs with values (floating point), not token ids")
+    net = copy.deepcopy(model)
+    bns = [m for m in net.modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
+    momenta = [m.momentum for m in bns]
+    for m in bns: m.reset_running_stats(); m.momentum = None      # None: the plain average over the pass's batches
+    dev = next(net.parameters()).device
+    with torch.no_grad():
+        with eval_mode(net):
+            for m in bns: m.train()
+            for i in range(0, len(x), batch_size): net(x[i:i + batch_size].to(dev))
+    for m, mo in zip(bns, momenta): m.momentum = mo
+    return net
+

@@ -10,7 +10,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.func import functional_call
 from torch.overrides import TorchFunctionMode
-from .prunable import PRUNABLE_TYPES, prunable, trainable_weight, weight_path
+from .prunable import PRUNABLE_TYPES, trainable_weight, weight_path
 from .masks import Masks
 from .functional import masked_forward, eval_mode, quiet_jvp, BATCH_NORMS, float64_leaves
 from .checks import input_shape_of, check_model

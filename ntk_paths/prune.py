@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .prunable import Protect, check_protect, located, uncovered, coverage_note
 from .masks import Masks, resolve_density, shuffle_masks
 from .topk import topk_masks, n_keep, COUNTS, LAYER_DENSITIES
-from .functional import eval_mode, BATCH_NORMS
+from .functional import eval_mode, bn_warmed
 from .models import init_weights, make_model
 from .data import TensorData, balanced_batch, as_batch
 from .scores import SCORES, logits
@@ -23,8 +23,8 @@ from .checks import check_model, check_batch, check_labels, accepted_options, ch
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'UncoveredWarning', 'CollapseWarning',
-           'check_scores', 'ZeroScoreWarning', 'break_zero_ties', 'Step', 'PruneRun', 'bn_warmed', 'prune_steps',
-           'prune', 'survival_scores', 'Ranked', 'ScoreCache', 'critical_compression', 'prune_effective']
+           'check_scores', 'ZeroScoreWarning', 'break_zero_ties', 'Step', 'PruneRun', 'prune_steps', 'prune',
+           'survival_scores', 'Ranked', 'ScoreCache', 'critical_compression', 'prune_effective']
 
 # %% ../nbs/19_prune.ipynb #c3508d13
 SCHEDULES = {  # density after a fraction t of the steps, going from `start` to `end`
@@ -169,22 +169,6 @@ class PruneRun:
             current = after
 
 # %% ../nbs/19_prune.ipynb #9a30db08
-def bn_warmed(model:nn.Module, x:Tensor, batch_size:int=256) -> nn.Module:
-    "A copy of `model` whose BatchNorm running statistics are the mean and variance of `x` (no weight changes); `model` itself if it has none"
-    if not any(isinstance(m, BATCH_NORMS) and m.track_running_stats for m in model.modules()): return model
-    if not x.is_floating_point(): raise ValueError("bn_warmup needs inputs with values (floating point), not token ids")
-    net = copy.deepcopy(model)
-    bns = [m for m in net.modules() if isinstance(m, BATCH_NORMS) and m.track_running_stats]
-    momenta = [m.momentum for m in bns]
-    for m in bns: m.reset_running_stats(); m.momentum = None      # None: the plain average over the pass's batches
-    dev = next(net.parameters()).device
-    with torch.no_grad():
-        with eval_mode(net):
-            for m in bns: m.train()
-            for i in range(0, len(x), batch_size): net(x[i:i + batch_size].to(dev))
-    for m, mo in zip(bns, momenta): m.momentum = mo
-    return net
-
 def _held_masks(model:nn.Module) -> Masks|None:
     "The masks that `apply_masks` or `torch.nn.utils.prune` put on `model`, if any"
     try: return Masks.from_model(model)
