@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_checks.ipynb #a5ccba80
 from __future__ import annotations
-import difflib, functools, inspect, warnings
+import difflib, functools, inspect
 from contextlib import contextmanager
 from typing import Callable
 import torch

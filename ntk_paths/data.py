@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_data.ipynb #d44d13c9
 from __future__ import annotations
-import functools, math, random
+import functools, random
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np

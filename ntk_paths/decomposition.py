@@ -13,7 +13,6 @@ from .masks import Masks
 from .prunable import prunable
 from .functional import eval_mode, masked_forward
 from .paths import sum_pool, window_counts
-from .checks import input_shape_of
 
 # %% auto #0
 __all__ = ['Paths', 'count_paths', 'enumerate_paths', 'PathDecomposition', 'path_decomposition']
@@ -49,8 +48,6 @@ def _edges(m:nn.Module, shape:tuple) -> tuple[str, Tensor, Tensor, Tensor, tuple
     return kind, i, o, (val.round().long() - 1 if kind == "weight" else val), out_shape
 
 # %% ../nbs/14_decomposition.ipynb #58128d40
-from dataclasses import dataclass, field
-
 @dataclass
 class Paths:
     "Every input→output path of a small sequential network"

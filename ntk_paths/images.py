@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 import torch.nn.functional as F
-from .checks import check_labels, check_count
+from .checks import check_labels
 from .storage import atomic_write
 from .data import TensorData, balanced_batch
 

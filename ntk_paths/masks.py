@@ -5,8 +5,7 @@
 # %% ../nbs/03_masks.ipynb #91d0880b
 from __future__ import annotations
 import hashlib, json, math, re, warnings
-from collections.abc import Mapping, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from torch import nn, Tensor
 from torch.nn.utils import parametrize
 import torch.nn.utils.prune as torch_prune
 from .storage import atomic_write, DirLock
-from .prunable import (Prunable, prunable, located, canonical_names, trainable_weight, param_names,
+from .prunable import (prunable, located, canonical_names, trainable_weight, param_names,
                                 MaskParametrization, mask_parametrization)
 
 # %% auto #0

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 import torch
 from torch import nn, Tensor
-import torch.nn.functional as F
 from torch.func import functional_call, vjp, jvp, vmap, jacrev
 from tqdm.auto import tqdm
 from .prunable import prunable, located, mask_parametrization
 from .masks import Masks
-from .functional import eval_mode, quiet_jvp, BATCH_NORMS
+from .functional import eval_mode, quiet_jvp
 from .checks import check_model, check_batch, check_count, input_errors, removed_keywords
 from .linalg import lanczos, hutchinson, hutch_pp
 from .ntk_blocks import (contract, structured_layers, layer_shapes, layer_factors, combine_factors, weight_key,

@@ -9,7 +9,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
-from .prunable import prunable, located
+from .prunable import located
 from .functional import masked_forward, eval_mode
 from .models import sample_params
 from .scores import saliency, logits, resolve_input_shape, refuse_token_models

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-import torch
 from torch import nn, Tensor
 from torch.nn.utils import parametrize
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv, importlib.resources, math, statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from .sweep import SweepConfig, SweepResults, sweep, load_sweep
+from .sweep import SweepConfig, SweepResults, sweep
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'Setting', 'Protocol', 'published', 'Reproduction', 'reproduce']

@@ -4,7 +4,6 @@
 
 # %% ../nbs/15_scores.ipynb #6093dc55
 from __future__ import annotations
-import math
 from dataclasses import dataclass
 from typing import Callable
 import torch

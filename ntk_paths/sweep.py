@@ -17,10 +17,10 @@ from .prune import prune, SANITY, CollapseWarning
 from .prunable import Protect
 from .scores import SCORES
 from .train import train, get_recipe
-from .images import load_cifar, load_tiny_imagenet, shrink, pruning_batch, CIFAR
+from .images import load_cifar, load_tiny_imagenet, shrink, pruning_batch
 from .ntk import empirical_ntk, kernel_eigvals, spectrum_stats
 from .paths import path_kernel_trace
-from .executors import Executor, EXECUTORS, get_executor
+from .executors import Executor, get_executor
 
 
 # %% auto #0
