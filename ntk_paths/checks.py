@@ -61,6 +61,8 @@ def check_labels(y, n:int, num_classes:int|None=None, what:str="y") -> Tensor:
                          f"({num_classes} classes); remap them or give the model {int(y.max()) + 1} outputs")
     return y
 
+
+# %% ../nbs/00_checks.ipynb #ck000003
 def check_batch(model:nn.Module, x, y=None, *, num_classes:int|None=None, what:str="x") -> Tensor:
     "Refuse an empty, non-finite or wrongly typed batch `x` (and labels `y`) for `model`"
     if not isinstance(x, Tensor): raise TypeError(f"{what} must be a tensor batch (N, ...), got {type(x).__name__}")

@@ -118,25 +118,30 @@ class SweepConfig:
                 for c in self.sanity for s in self.seeds]
         return out
 
-    @staticmethod
-    def from_file(path) -> SweepConfig:
-        "Read a configuration from a .toml or .json file"
-        path = Path(path)
-        if path.suffix == ".toml":
-            try: import tomllib
-            except ImportError: import tomli as tomllib   # Python 3.10
-            try: d = tomllib.loads(path.read_text())
-            except tomllib.TOMLDecodeError as e: raise ValueError(f"{path} is not valid TOML: {e}") from None
-        elif path.suffix == ".json":
-            try: d = json.loads(path.read_text())
-            except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON: {e}") from None
-        else: raise ValueError(f"{path}: a sweep configuration is a .toml or .json file")
-        if not isinstance(d, dict): raise ValueError(f"{path} must hold a table of SweepConfig fields, got {type(d).__name__}")
-        known = {f.name for f in fields(SweepConfig)}
-        if unknown := set(d) - known: raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
-        d["sanity"] = [None if s in (None, "none") else s for s in d.get("sanity", [None])]
-        return SweepConfig(**d)
 
+# %% ../nbs/21_sweep.ipynb #sw000002
+def _from_file(path) -> SweepConfig:
+    "Read a configuration from a .toml or .json file"
+    path = Path(path)
+    if path.suffix == ".toml":
+        try: import tomllib
+        except ImportError: import tomli as tomllib   # Python 3.10
+        try: d = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e: raise ValueError(f"{path} is not valid TOML: {e}") from None
+    elif path.suffix == ".json":
+        try: d = json.loads(path.read_text())
+        except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON: {e}") from None
+    else: raise ValueError(f"{path}: a sweep configuration is a .toml or .json file")
+    if not isinstance(d, dict): raise ValueError(f"{path} must hold a table of SweepConfig fields, got {type(d).__name__}")
+    known = {f.name for f in fields(SweepConfig)}
+    if unknown := set(d) - known: raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    d["sanity"] = [None if s in (None, "none") else s for s in d.get("sanity", [None])]
+    return SweepConfig(**d)
+
+SweepConfig.from_file = staticmethod(_from_file)
+
+
+# %% ../nbs/21_sweep.ipynb #sw000005
 IMAGE_DATASETS = ("cifar10", "cifar100", "tinyimagenet")
 
 def sweep_data(cfg:SweepConfig):
@@ -145,9 +150,12 @@ def sweep_data(cfg:SweepConfig):
     d = load_tiny_imagenet(cfg.data_root) if cfg.dataset == "tinyimagenet" else load_cifar(cfg.dataset, cfg.data_root)
     return shrink(d, cfg.fraction)
 
+
+# %% ../nbs/21_sweep.ipynb #sw000008
 def run_id(run:dict) -> str:
     "A stable key for one run"
     return f"{run['method']}|{run['density']:.6g}|{run['seed']}|{run['sanity'] or 'none'}"
+
 
 # %% ../nbs/21_sweep.ipynb #6e484f2e
 def _measure(cfg:SweepConfig, data, run:dict, device, checkpoint=None) -> dict:
