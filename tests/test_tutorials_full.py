@@ -1,5 +1,5 @@
 """Behind `slow`: the tutorials in the configuration behind their committed outputs (cells flagged `full`, which the
-default nbdev_test skips; it runs their quick configuration). About 6 minutes on two cores:
+default nbdev_test skips; it runs their quick configuration). 4 min 6 s on two cores:
     pytest -m slow tests/test_tutorials_full.py"""
 import os, shutil, subprocess, sys
 from pathlib import Path
