@@ -73,8 +73,8 @@ def float64_leaves(weights:Mapping[str, Tensor],       # by mask name: the model
             if cache is None: leaves[n] = (a if m is None else a.mul_(m)).requires_grad_(); continue
             hit = cache[(power, n)] = (w, w._version, a, torch.empty_like(a).requires_grad_())  # the kept w holds the old
         with torch.no_grad():                               # storage, so a new one has a new address
-            if m is None: hit[3].copy_(hit[2])              # the same buffer every step: no fresh pages (where: 2 ms,
-            else: torch.where(m.to(hit[2].device), hit[2], hit[2].new_zeros(()), out=hit[3])   # a multiply by bool 5-13)
+            if m is None: hit[3].copy_(hit[2])              # the same buffer every step: no fresh pages
+            else: torch.where(m.to(hit[2].device), hit[2], hit[2].new_zeros(()), out=hit[3])   # (not a multiply by bool)
         leaves[n] = hit[3]
     return leaves
 

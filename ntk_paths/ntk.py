@@ -181,10 +181,9 @@ def _structured(net:_Prepared) -> KernelRecipe|str:
             kept += net.K * (size - M.numel() + int(M.count_nonzero()) if is_sparse(M) else size)
     masked = _with_masks(net.params, net.wmasks)   # forward with the masked weights: G and the activations are the pruned net's
     return KernelRecipe(lambda x: layer_factors(net.model, masked, net.wmasks, layers, shapes, x, patches), combine_factors,
-                  int(1.5 * per * net.elem),  # + what the batched backward keeps alive (measured: ResNet-20 peaked at 1.3× without)
+                  int(1.5 * per * net.elem),  # + what the batched backward keeps alive (see above)
                   kept * net.elem,            # Jacobians, or cotangents and inputs (Linear) or patches (conv)
-                  # chunks whose largest cotangent G_l stays under 16 MB: measured on ResNet-20 (N=256), chunks of 16-32
-                  # make the factors 2.5x faster than chunks of 170 (large tensors are fresh memory each time)
+                  # chunks whose largest cotangent G_l stays under 16 MB (see above)
                   max(16, 2 ** 24 // (net.K * max(math.prod(s) for s in shapes) * net.elem)))
 
 IMPLEMENTATIONS = {"structured": _structured, "jacobian": _jacobian, "vector_products": _vector_products}
