@@ -5,7 +5,6 @@
 # %% ../nbs/18_dpai.ipynb #dp000002
 from __future__ import annotations
 import math
-from functools import partial
 from typing import NamedTuple
 import torch
 from torch import nn, Tensor
@@ -39,7 +38,7 @@ class Balance(NamedTuple):
     kernels: int        # (out, in) slices of a conv with an effective tap, plus every effective weight of a linear layer
     weights: int        # effective weights: kept and on a path (as `effective_masks`)
 
-def _units(model:nn.Module, g:dict[str, Tensor], m:dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor, Tensor]]:
+def _units(g:dict[str, Tensor], m:dict[str, Tensor]) -> dict[str, tuple[Tensor, Tensor, Tensor]]:
     "Per weight: (effective weights, effective nodes as a (out, 1, …) flag, effective kernels as an (out, in, 1, …) flag)"
     out = {}
     for n, mask in m.items():
@@ -58,7 +57,7 @@ def npb_counts(model:nn.Module, masks:Masks, input_shape:tuple|None=None) -> Bal
     shape = resolve_input_shape(model, None, input_shape)
     m = {n: v.to(torch.float64) for n, v in masks.items()}
     log_p, g = _path_gradient(model, m, shape)
-    return _balance(log_p, _units(model, g, m))
+    return _balance(log_p, _units(g, m))
 
 # %% ../nbs/18_dpai.ipynb #dp000013
 def _checked(steps, lr, alpha, beta):
@@ -74,7 +73,9 @@ def dpai(model, masks, *, rank=None, generator=None, input_shape=None, steps:int
     _checked(steps, lr, alpha, beta)
     refuse_token_models(model, "DPaI feeds an all-ones input through the mask's graph")
     shape = resolve_input_shape(model, None, input_shape)
-    rank = rank or partial(topk_masks, density=masks.density, alive=masks, layer_density="erk")
+    if rank is None:
+        raise TypeError("dpai learns a mask of a given density: call prune(model, 'dpai', density), or pass rank=, the function "
+                        "that turns scores into masks (e.g. functools.partial(topk_masks, density=0.01, layer_density='erk'))")
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     dev = next(iter(masks.values())).device
     s = {n: torch.randn(v.shape, generator=g).to(dev).requires_grad_() for n, v in masks.items()}  # drawn on the CPU
@@ -82,7 +83,7 @@ def dpai(model, masks, *, rank=None, generator=None, input_shape=None, steps:int
     for _ in tqdm(range(steps), desc="DPaI", disable=not progress, leave=False):
         with torch.no_grad(): m = {n: v.to(torch.float64) for n, v in rank({n: v.abs() for n, v in s.items()}).items()}
         log_p, grad = _path_gradient(model, m, shape)
-        units = _units(model, grad, m)
+        units = _units(grad, m)
         for n, v in s.items():
             _, node, kernel = units[n]
             w = (1 - alpha) + alpha * ((1 - beta) * (~node).double() + beta * (~kernel).double())
