@@ -111,8 +111,6 @@ SANITY = ("shuffle", "reinit", "invert")
 REINIT_SEED = 2**31   # "reinit" re-samples the weights from seed REINIT_SEED + seed
 
 _STANDARD = ("model", "masks", "data", "generator", "input_shape", "norm", "cache", "rank", "progress")   # what `prune` itself passes to a score
-
-
 _GONE = {"protect_first": "first", "protect_last": "last", "protect_shortcuts": "shortcuts", "exclude": "exclude"}
 
 # %% ../nbs/19_prune.ipynb #0d4878e8
@@ -422,6 +420,9 @@ def prune_effective(model:nn.Module, method:str, density:float, *,
     if SCORES.get(method) is not None and SCORES[method].revives:
         raise ValueError(f"{method} can bring pruned weights back, so its masks are not nested: prune_effective needs one "
                          "ranking; use another method or prune and read masks.effective(model)")
+    if rule := kwargs.get("layer_density") or (SCORES[method].layer_density if method in SCORES else None):
+        raise ValueError(f"prune_effective ranks all weights as one list, so it cannot keep the layer budgets of layer_density="
+                         f"{rule!r} ({method}); prune to a nominal density and read masks.effective(model) instead")
     shape = kwargs.get("input_shape")
     low = d / 4
     while True:                                           # a ranking deep enough that its effective density falls below d
