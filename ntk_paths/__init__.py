@@ -21,8 +21,8 @@ from .decomposition import path_decomposition, enumerate_paths, count_paths
 from .scores import SCORES, Saliency, saliency
 from . import data_scores, ntksap   # register snip, iter_snip, grasp and ntksap in SCORES
 from .dpai import npb_counts, Balance   # registers dpai
-from .prune import (prune, prune_steps, PruneRun, Step, ScoreError, SCHEDULES, survival_scores, Ranked, ScoreCache,
-                    critical_compression)
+from .prune import prune, prune_steps, PruneRun, Step, ScoreError, SCHEDULES, critical_compression
+from .survival import survival_scores, Ranked, ScoreCache, prune_effective
 from .train import train, evaluate, fit_mse, TrainResult, Recipe, RECIPES, get_recipe, lr_at, TorchData
 from .executors import Executor, LocalExecutor, ProcessExecutor, RayExecutor, EXECUTORS, get_executor
 from .sweep import SweepConfig, sweep, load_sweep, SweepResults, compare

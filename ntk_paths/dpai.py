@@ -10,7 +10,6 @@ import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 from .masks import Masks
-from .topk import topk_masks
 from .paths import path_count
 from .scores import saliency, resolve_input_shape, refuse_token_models
 

@@ -4,10 +4,10 @@
 
 # %% ../nbs/19_prune.ipynb #9d8713b5
 from __future__ import annotations
-import copy, inspect, math, warnings
+import inspect, warnings
 from functools import partial
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
@@ -15,7 +15,7 @@ from .prunable import Protect, check_protect, located, uncovered, coverage_note
 from .masks import Masks, resolve_density, shuffle_masks
 from .topk import topk_masks, n_keep, COUNTS, LAYER_DENSITIES
 from .functional import eval_mode, bn_warmed
-from .models import init_weights, make_model
+from .models import init_weights
 from .data import TensorData, balanced_batch, as_batch
 from .scores import SCORES, logits
 from .paths import effective_masks
@@ -24,7 +24,7 @@ from .checks import check_model, check_batch, check_labels, accepted_options, ch
 # %% auto #0
 __all__ = ['SCHEDULES', 'SANITY', 'REINIT_SEED', 'schedule_densities', 'ScoreError', 'UncoveredWarning', 'CollapseWarning',
            'check_scores', 'ZeroScoreWarning', 'break_zero_ties', 'Step', 'PruneRun', 'prune_steps', 'prune',
-           'survival_scores', 'Ranked', 'ScoreCache', 'critical_compression', 'prune_effective']
+           'critical_compression']
 
 # %% ../nbs/19_prune.ipynb #c3508d13
 SCHEDULES = {  # density after a fraction t of the steps, going from `start` to `end`
@@ -304,87 +304,6 @@ def prune(model:nn.Module,            # any network with Conv/Linear layers; not
                       "on their names]", UncoveredWarning, stacklevel=2)
     return current
 
-# %% ../nbs/19_prune.ipynb #5ba52357
-def survival_scores(model:nn.Module, method:str, density:float, *,
-                    progress:bool=True,                       # a progress bar over the steps
-                    on_step:Callable[[Step], None]|None=None, # called after every step, e.g. to move a progress bar
-                    **kwargs,                                 # as for `prune_steps`
-                   )->dict[str, Tensor]:
-    "Scores whose top-k at any density ≥ `density` is the mask one prune run to `density` had at that point"
-    run = prune_steps(model, method, density, **kwargs)
-    if SCORES[method].revives:
-        raise ValueError(f"{method} can bring pruned weights back, so its masks are not nested and one ranking cannot give "
-                         "them all: call prune at each density instead")
-    surv = {n: torch.full(m.shape, -1.0, dtype=torch.float64, device=m.device) for n, m in run.start.items()}
-    for step in tqdm(run, total=len(run), desc=f"{method} → density {run.density:.3g}", disable=not progress or len(run) == 1,
-                     leave=False):
-        # weights pruned at step k get k + their score's rank among them, in [0, 1)
-        gone = {n: (step.alive[n] & ~step.masks[n]).flatten() for n in step.alive}
-        vals = torch.cat([step.scores[n].detach().double().flatten()[g] for n, g in gone.items()])
-        rank = torch.empty_like(vals)
-        rank[vals.argsort(stable=True)] = torch.arange(len(vals), dtype=vals.dtype, device=vals.device) / max(1, len(vals))
-        i = 0
-        for n, g in gone.items():
-            c = int(g.sum()); surv[n].view(-1)[g] = step.index + rank[i:i + c]; i += c
-        if on_step is not None: on_step(step)
-    for n, m in step.masks.items(): surv[n][m] = step.index + 2.0                   # survivors rank above all
-    return surv
-
-# %% ../nbs/19_prune.ipynb #2fb40b2c
-class Ranked:
-    "Survival scores sorted once; `masks(density)` is one threshold"
-    def __init__(self, scores:dict[str, Tensor], floor:float, meta:dict):
-        self.scores, self.floor, self.meta = scores, floor, meta
-        self.total = sum(s.numel() for s in scores.values())
-        self.sorted = torch.cat([s.flatten() for s in scores.values()]).sort(descending=True).values
-
-    def masks(self, density:float) -> Masks:
-        "Exactly round(density · total) weights: the top of the survival ranking"
-        if math.isclose(density, self.floor, rel_tol=1e-9): density = max(density, self.floor)   # a log slider's end: 10^log10(f)
-        if not self.floor <= density <= 1: raise ValueError(f"density must be in [{self.floor:g}, 1], got {density}")
-        k = n_keep(density, self.total)
-        thr = self.sorted[k - 1]
-        m = Masks({n: s >= thr for n, s in self.scores.items()}, dict(self.meta, density=density))
-        if m.kept != k: m = Masks(dict(topk_masks(self.scores, density)), m.meta)   # ties (not expected): exact top-k
-        return m
-
-# %% ../nbs/19_prune.ipynb #94122c98
-def _key(model): return model if isinstance(model, str) else f"{type(model).__name__}@{id(model)}"
-
-class ScoreCache:
-    "Networks and survival scores, computed once per model / method / iterations / seed / device"
-    def __init__(self, input_shape:tuple, num_classes:int, data:TensorData|None=None, floor:float=1e-4):
-        self.input_shape, self.num_classes, self.data, self.floor = tuple(input_shape), num_classes, data, floor
-        self._nets, self._ranked, self.misses, self.hits = {}, {}, 0, 0
-
-    def model(self, model, seed:int=0, device:str="cpu") -> nn.Module:
-        "The network: a name from `MODELS` built and initialised from `seed`, or your module (copied to `device`)"
-        key = (_key(model), seed if isinstance(model, str) else None, device)
-        if key not in self._nets:
-            if isinstance(model, str): net = init_weights(make_model(model, self.input_shape, self.num_classes), seed)
-            else: net = model if next(model.parameters()).device == torch.device(device) else copy.deepcopy(model)
-            self._nets[key] = net.to(device).eval()
-        return self._nets[key]
-
-    def ranked(self, model, method:str, iterations:int|None=None, seed:int=0, device:str="cpu",
-               on_step:Callable[[Step], None]|None=None) -> Ranked:
-        "Survival scores of `method` on the network (pruned once, down to `floor`)"
-        T = SCORES[method].iterations if iterations is None else iterations
-        key = (_key(model), method, T, seed, device)
-        if key in self._ranked: self.hits += 1; return self._ranked[key]
-        net = self.model(model, seed, device)
-        sv = survival_scores(net, method, self.floor, iterations=T, seed=seed, progress=False, on_step=on_step,
-                             data=self.data if SCORES[method].data != "none" else None,
-                             input_shape=self.input_shape)
-        self.misses += 1
-        self._ranked[key] = Ranked(sv, self.floor, dict(method=method, iterations=T, seed=seed, floor=self.floor))
-        return self._ranked[key]
-
-    def masks(self, model, method:str, density:float, iterations:int|None=None, seed:int=0, device:str="cpu",
-              on_step:Callable[[Step], None]|None=None) -> Masks:
-        "The mask of `method` at `density`: one threshold of the cached ranking"
-        return self.ranked(model, method, iterations, seed, device, on_step).masks(density)
-
 # %% ../nbs/19_prune.ipynb #17af5822
 def _pruned(model, method, c, prune_kw) -> Masks|None:
     "The masks at compression `c`, or None when no path is left (a ScoreError)"
@@ -410,40 +329,3 @@ def critical_compression(model, method:str,
     eff = last.meta.get("effective_density") if last is not None else None   # None: no mask alive, or no path framework
     return dict(method=method, critical=cs[lo] if lo >= 0 else None, first_collapse=first,
                 on_path=eff / last.density if eff is not None else None)   # share of its kept weights on an input→output path
-
-# %% ../nbs/19_prune.ipynb #pe000002
-def prune_effective(model:nn.Module, method:str, density:float, *,
-                    progress:bool=True, **kwargs,        # as for `prune_steps`
-                   )->Masks:                             # nominal masks whose effective density is `density` (or just above)
-    "Prune until the effective density (weights on some input→output path) reaches `density`"
-    d = resolve_density(density)
-    if SCORES.get(method) is not None and SCORES[method].revives:
-        raise ValueError(f"{method} can bring pruned weights back, so its masks are not nested: prune_effective needs one "
-                         "ranking; use another method or prune and read masks.effective(model)")
-    if rule := kwargs.get("layer_density") or (SCORES[method].layer_density if method in SCORES else None):
-        raise ValueError(f"prune_effective ranks all weights as one list, so it cannot keep the layer budgets of layer_density="
-                         f"{rule!r} ({method}); prune to a nominal density and read masks.effective(model) instead")
-    shape = kwargs.get("input_shape")
-    low = d / 4
-    while True:                                           # a ranking deep enough that its effective density falls below d
-        surv = survival_scores(model, method, low, progress=progress, **kwargs)
-        total = sum(s.numel() for s in surv.values())
-        want, flat = n_keep(d, total), torch.cat([s.flatten() for s in surv.values()])
-        order, sizes = flat.argsort(descending=True, stable=True), [s.numel() for s in surv.values()]
-        def top(k:int) -> Masks:                          # the k best-ranked weights: nested in k
-            keep = torch.zeros(total, dtype=torch.bool); keep[order[:k]] = True
-            return Masks({n: t.view_as(surv[n]) for n, t in zip(surv, keep.split(sizes))})
-        eff = lambda k: effective_masks(model, top(k), shape).kept
-        lo = n_keep(low, total)
-        if eff(lo) <= want or lo <= 1: break
-        low /= 4
-    hi = total if eff(total) >= want else None
-    if hi is None: raise ValueError(f"even the dense mask's effective density is below {d:g}")
-    while hi - lo > 1:                                    # the fewest kept weights whose effective count reaches `want`
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if eff(mid) >= want else (mid, hi)
-    m = top(hi)
-    e = effective_masks(model, m, shape)
-    m.meta = dict(method=method, density=m.density, effective_target=d, effective_density=e.density,
-                  effective_kept={n: int(v.sum()) for n, v in e.items()}, **{k: v for k, v in kwargs.items() if k == "iterations"})
-    return m

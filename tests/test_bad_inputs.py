@@ -272,7 +272,7 @@ def test_bad_input(name, call, exc, words, files, tmp_path, monkeypatch):
 import math as _math, os as _os, threading as _threading
 import torch.nn.utils.prune as _tp
 from ntk_paths import SweepConfig, sweep, ntk_eigvals, path_kernel_trace, Masks as _Masks, SCORES as _SCORES, load_digits as _digits
-from ntk_paths.prune import Ranked, survival_scores
+from ntk_paths.survival import Ranked, survival_scores
 
 
 def test_a_folder_without_sweep_json_is_not_adopted(tmp_path):
