@@ -392,9 +392,10 @@ def path_kernel_eigvals(model:nn.Module, k:int=10, masks:Masks|None=None, input_
     loose = (est > tol * vals.abs()).nonzero().flatten().tolist() if tol is not None else []
     if loose:
         worst = (est / vals.abs()).max().item()
-        which = f"λ{len(vals)} is" if loose[0] + 1 == len(vals) else f"λ{loose[0] + 1}…λ{len(vals)} are"
-        warnings.warn(f"path_kernel_eigvals: {which} only estimated accurate to {worst:.0e} (relative) "
-                      f"after {steps or max(2 * k + 20, 40)} Lanczos steps: they lie close together. Pass steps= for more "
+        one = loose[0] + 1 == len(vals)
+        which = f"λ{len(vals)} is" if one else f"λ{loose[0] + 1}…λ{len(vals)} are"
+        warnings.warn(f"path_kernel_eigvals: {which} only estimated accurate to {worst:.0e} (relative) after "
+                      f"{steps or max(2 * k + 20, 40)} Lanczos steps: {'it lies close to the next eigenvalue' if one else 'they lie close together'}. Pass steps= for more "
                       f"products, or a smaller k" + (f"; λ1…λ{loose[0]} meet tol={tol:g}" if loose[0] else ""), stacklevel=2)
     return vals
 
