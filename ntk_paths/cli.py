@@ -23,7 +23,7 @@ from .storage import atomic_write
 from .images import load_cifar
 
 # %% auto #0
-__all__ = ['cmd_compare', 'cmd_prune', 'cmd_report', 'cmd_sweep', 'cmd_plot', 'cmd_list', 'cmd_reproduce', 'build_parser', 'main']
+__all__ = ['build_parser', 'main']
 
 # %% ../nbs/25_cli.ipynb #a5cb3896
 def _floats(s:str) -> list[float]:
@@ -61,7 +61,7 @@ def _add_executor_options(p:argparse.ArgumentParser):
     p.add_argument("--cpus-per-run", type=int, default=None, help="CPUs each run takes with --executor ray (default: 1)")
 
 # %% ../nbs/25_cli.ipynb #dca1afed
-def cmd_compare(a) -> int:
+def _cmd_compare(a) -> int:
     densities = a.densities if a.compressions is None else [resolve_density(compression=c) for c in a.compressions]
     for d in densities: resolve_density(d)
     methods = a.methods or list(SCORES)
@@ -100,7 +100,7 @@ def _prune_setup(a):
     return init_weights(make_model(a.model, shape, k), a.seed), data
 
 # %% ../nbs/25_cli.ipynb #e1b1a0d5
-def cmd_prune(a) -> int:
+def _cmd_prune(a) -> int:
     net, data = _prune_setup(a)
     t0 = time.perf_counter()
     masks = prune(net, a.method, a.density, sparsity=a.sparsity, compression=a.compression, iterations=a.iterations,
@@ -114,14 +114,14 @@ def cmd_prune(a) -> int:
     return 0
 
 # %% ../nbs/25_cli.ipynb #bb412e52
-def cmd_report(a) -> int:
+def _cmd_report(a) -> int:
     masks = Masks.load(a.path)
     print(masks)
     if masks.meta: print("\n" + ", ".join(f"{k}={v}" for k, v in masks.meta.items()))
     return 0
 
 # %% ../nbs/25_cli.ipynb #246fdd77
-def cmd_sweep(a) -> int:
+def _cmd_sweep(a) -> int:
     cfg = SweepConfig.from_file(a.config) if a.config else SweepConfig()
     for k in ("dataset", "model", "methods", "densities", "seeds", "epochs", "lr", "batch_size", "optimizer", "weight_decay",
               "iterations", "ntk_samples", "device", "count", "layer_density"):
@@ -148,14 +148,14 @@ def _failed_status(res, out) -> int:
     return 1
 
 # %% ../nbs/25_cli.ipynb #a51d6b89
-def cmd_plot(a) -> int:
+def _cmd_plot(a) -> int:
     res = load_sweep(a.path)
     print(res.table())
     print("\nwrote " + ", ".join(str(p) for p in res.save_plots(a.out or a.path)))
     return 0
 
 # %% ../nbs/25_cli.ipynb #9e559809
-def cmd_list(a) -> int:
+def _cmd_list(a) -> int:
     print("methods: " + ", ".join(f"{k} ({v.iterations} it, data: {v.data}{f', layers: {v.layer_density}' if v.layer_density else ''})" for k, v in SCORES.items()))
     print("models: " + ", ".join(MODELS))
     print("datasets: " + ", ".join(DATASETS) + "  (digits and mnist1d need no download)")
@@ -185,7 +185,7 @@ def _compare_parser(sub) -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="set aside (as .bak files) the results of another comparison in --out")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_executor_options(c)
-    c.set_defaults(func=cmd_compare)
+    c.set_defaults(func=_cmd_compare)
     return c
 
 # %% ../nbs/25_cli.ipynb #2adb4c44
@@ -213,7 +213,7 @@ def _prune_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--download", action="store_true", help="fetch a torchvision dataset if it is missing (needs internet)")
     r.add_argument("--out", default=None, help="mask file to write (e.g. masks.pt)")
     r.add_argument("--quiet", action="store_true")
-    r.set_defaults(func=cmd_prune)
+    r.set_defaults(func=_cmd_prune)
     return r
 
 # %% ../nbs/25_cli.ipynb #4d3682af
@@ -240,11 +240,11 @@ def _sweep_parser(sub) -> argparse.ArgumentParser:
     w.add_argument("--overwrite", action="store_true", help="discard results of another configuration in --out")
     w.add_argument("--quiet", action="store_true")
     _add_executor_options(w)
-    w.set_defaults(func=cmd_sweep)
+    w.set_defaults(func=_cmd_sweep)
     return w
 
 # %% ../nbs/25_cli.ipynb #46f79fdc
-def cmd_reproduce(a) -> int:
+def _cmd_reproduce(a) -> int:
     if a.download and a.dataset in ("cifar10", "cifar100"): load_cifar(a.dataset, a.data, download=True)
     out = a.out or f"results/{a.protocol}-{a.dataset}-{a.model}"
     rep = reproduce(a.protocol, a.dataset, a.model, out, data_root=a.data, epochs=a.epochs, fraction=a.fraction,
@@ -273,26 +273,8 @@ def _reproduce_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--device"); r.add_argument("--out", help="results folder (default: results/PROTOCOL-DATASET-MODEL)")
     r.add_argument("--quiet", action="store_true")
     _add_executor_options(r)
-    r.set_defaults(func=cmd_reproduce)
+    r.set_defaults(func=_cmd_reproduce)
     return r
-
-# %% ../nbs/25_cli.ipynb #96672217
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ntk-paths", description="Prune neural networks at initialisation and compare methods.")
-    sub = p.add_subparsers(dest="command")
-    c = _compare_parser(sub)
-    r = _prune_parser(sub)
-    s = sub.add_parser("report", help="print a saved mask file")
-    s.add_argument("path"); s.set_defaults(func=cmd_report)
-    w = _sweep_parser(sub)
-    _reproduce_parser(sub)
-    pl = sub.add_parser("plot", help="table and plots of a sweep folder")
-    pl.add_argument("path"); pl.add_argument("--out", default=None, help="where to write the PNGs (default: the sweep folder)")
-    pl.set_defaults(func=cmd_plot)
-    sub.add_parser("list", help="list methods, models and datasets").set_defaults(func=cmd_list)
-    for q in (c, r, w):
-        _show_defaults(q, {k: v for k, v in SweepConfig().__dict__.items()} if q is w else {})
-    return p
 
 # %% ../nbs/25_cli.ipynb #a61a400b
 def _show_defaults(p:argparse.ArgumentParser, fallback:dict):
@@ -305,6 +287,24 @@ def _show_defaults(p:argparse.ArgumentParser, fallback:dict):
         if isinstance(d, (list, tuple)): d = ",".join("none" if v is None else str(v) for v in d)
         if d is None: continue
         act.help = (act.help + " " if act.help else "") + f"(default: {str(d).replace('%', '%%')})"
+
+# %% ../nbs/25_cli.ipynb #96672217
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ntk-paths", description="Prune neural networks at initialisation and compare methods.")
+    sub = p.add_subparsers(dest="command")
+    c = _compare_parser(sub)
+    r = _prune_parser(sub)
+    s = sub.add_parser("report", help="print a saved mask file")
+    s.add_argument("path"); s.set_defaults(func=_cmd_report)
+    w = _sweep_parser(sub)
+    _reproduce_parser(sub)
+    pl = sub.add_parser("plot", help="table and plots of a sweep folder")
+    pl.add_argument("path"); pl.add_argument("--out", default=None, help="where to write the PNGs (default: the sweep folder)")
+    pl.set_defaults(func=_cmd_plot)
+    sub.add_parser("list", help="list methods, models and datasets").set_defaults(func=_cmd_list)
+    for q in (c, r, w):
+        _show_defaults(q, {k: v for k, v in SweepConfig().__dict__.items()} if q is w else {})
+    return p
 
 # %% ../nbs/25_cli.ipynb #577766a4
 def main(argv:list[str]|None=None) -> int:
