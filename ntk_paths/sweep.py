@@ -24,8 +24,8 @@ from .executors import Executor, get_executor
 
 
 # %% auto #0
-__all__ = ['IMAGE_DATASETS', 'RESULTS', 'META', 'SweepConfig', 'sweep_data', 'run_id', 'failed_row', 'run_one', 'sweep',
-           'SweepResults', 'checked_rows', 'load_sweep', 'compare']
+__all__ = ['IMAGE_DATASETS', 'RESULTS', 'META', 'SweepConfig', 'sweep_data', 'run_id', 'failed_row', 'run_one', 'SweepResults',
+           'checked_rows', 'load_sweep', 'sweep', 'compare']
 
 # %% ../nbs/22_sweep.ipynb #63d5b420
 @dataclass
@@ -214,92 +214,6 @@ def run_one(cfg:SweepConfig, data, device, run:dict, checkpoints:str|None=None) 
     row["seconds"] = time.perf_counter() - t0
     return row
 
-# %% ../nbs/22_sweep.ipynb #6e6bee53
-RESULTS, META = "results.jsonl", "sweep.json"
-
-def _read_meta(out:Path) -> dict:
-    "The contents of `out/sweep.json`, or an error naming the file and the line where it is broken"
-    try: meta = json.loads((out / META).read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{out / META} is damaged (line {e.lineno}, column {e.colno}: {e.msg}). Fix that line, or run "
-                         f"with overwrite=True / --overwrite to set the finished runs of {out / RESULTS} aside (kept as .bak "
-                         "files) and start again.") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-        raise ValueError(f"{out / META} is damaged: it has no 'config' object. Restore it, or run with overwrite=True / "
-                         "--overwrite to set the finished runs aside (kept as .bak files) and start again.")
-    return meta
-
-def _backup(out:Path) -> list[Path]:
-    "Move the results and configuration of `out` aside (to *.bak-YYYYmmdd-HHMMSS) instead of deleting them"
-    stamp, moved = time.strftime("%Y%m%d-%H%M%S"), []
-    for name in (RESULTS, META):
-        if (out / name).exists() and (out / name).stat().st_size:
-            dest = out / f"{name}.bak-{stamp}"
-            os.replace(out / name, dest); moved.append(dest)
-    return moved
-
-def _prepare(cfg:SweepConfig, out:Path, command:str, overwrite:bool):
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with open(out / RESULTS, "a"): pass
-    except OSError as e:
-        raise PermissionError(f"cannot write the results to {out}: {e}. Choose another folder with out=/--out.") from None
-    meta = dict(config=asdict(cfg), command=command, version=_version())
-    if not (out / META).exists() and not overwrite and (n := len(read_jsonl(out / RESULTS))):
-        raise ValueError(f"{out} holds {n} finished runs in {RESULTS} but no {META}, so nothing says which configuration "
-                         f"they belong to. Restore {out / META}, use another folder, or overwrite=True / --overwrite to set "
-                         "them aside (kept as .bak files).")
-    if (out / META).exists() and not overwrite:
-        defaults = asdict(SweepConfig())     # a field added since that folder was written reads as its default
-        old = {k: _read_meta(out)["config"].get(k, d) for k, d in defaults.items()}
-        if old != meta["config"]:
-            diff = [f"{k}: {old.get(k)!r} there, {v!r} now" for k, v in meta["config"].items() if old.get(k) != v]
-            raise ValueError(f"{out} holds results of a different sweep ({'; '.join(diff)}). Use another folder, "
-                             "or overwrite=True / --overwrite to set them aside (they are kept as .bak files).")
-    elif overwrite and (moved := _backup(out)):
-        n = len(read_jsonl(moved[0])) if moved[0].name.startswith(RESULTS) else 0
-        print(f"overwrite: {n} finished runs set aside in {', '.join(str(p) for p in moved)}", file=sys.stderr)
-    if not (out / META).exists() or overwrite:
-        atomic_write(out / META, lambda f: f.write(json.dumps(meta, indent=1).encode()))
-
-def _version() -> str:
-    "The installed ntk_paths' version (from its package metadata: no import up the layers)"
-    try: return importlib.metadata.version("ntk_paths")
-    except importlib.metadata.PackageNotFoundError: return "unknown (not installed)"
-
-# %% ../nbs/22_sweep.ipynb #4c10d3cc
-def sweep(cfg:SweepConfig,               # what to run
-          out,                           # folder for sweep.json and results.jsonl
-          command:str|None=None,         # recorded in sweep.json (the CLI passes the command line)
-          retry_failed:bool=False,       # run again the runs recorded as failed
-          overwrite:bool=False,          # discard results in `out` from another configuration
-          progress:bool=True,
-          executor:str|Executor="local", # where the runs happen: a name from `EXECUTORS` or an `Executor`
-         )->SweepResults:
-    "Run every configuration not yet in `out`, appending one row per finished run"
-    cfg.validate()
-    ex = get_executor(executor)
-    out = Path(out)
-    data = sweep_data(cfg)                  # missing data is reported before anything is written
-    with FolderLock(out, "sweep"):          # a second sweep in the same folder is refused while this one runs
-        _prepare(cfg, out, command or f"sweep({cfg!r})", overwrite)
-        repair_jsonl(out / RESULTS)
-        done = {r["run_id"]: r["status"] for r in checked_rows(out)}
-        todo = [r for r in cfg.runs() if done.get(run_id(r)) not in ("ok", None if retry_failed else "failed")]
-        if not todo: return load_sweep(out)
-        device = cfg.device or default_device()
-        lost = lambda run, why: failed_row(run, f"lost: {why}")
-        failed = 0
-        with tqdm(total=len(todo), desc=f"sweep → {out} ({ex.name})", disable=not progress) as bar:
-            ck = out / "checkpoints"       # recipe runs write one checkpoint each: a killed sweep resumes mid-training
-            fn = functools.partial(_checkpointed, str(ck)) if cfg.recipe else run_one
-            for row in ex.map(fn, (cfg, data, device), todo, lost, gpu=str(device).startswith("cuda")):
-                append_jsonl(out / RESULTS, row)
-                (ck / (re.sub(r"[^\w.@+-]", "_", row["run_id"]) + ".pt")).unlink(missing_ok=True)
-                failed += row["status"] != "ok"
-                bar.update(); bar.set_postfix(failed=failed, refresh=False)
-    return load_sweep(out)
-
 # %% ../nbs/22_sweep.ipynb #f715b815
 @dataclass
 class SweepResults:
@@ -389,6 +303,92 @@ def _table(self:SweepResults) -> str:
 
 SweepResults.table = _table
 SweepResults._repr_markdown_ = _table
+
+# %% ../nbs/22_sweep.ipynb #6e6bee53
+RESULTS, META = "results.jsonl", "sweep.json"
+
+def _read_meta(out:Path) -> dict:
+    "The contents of `out/sweep.json`, or an error naming the file and the line where it is broken"
+    try: meta = json.loads((out / META).read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{out / META} is damaged (line {e.lineno}, column {e.colno}: {e.msg}). Fix that line, or run "
+                         f"with overwrite=True / --overwrite to set the finished runs of {out / RESULTS} aside (kept as .bak "
+                         "files) and start again.") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{out / META} is damaged: it has no 'config' object. Restore it, or run with overwrite=True / "
+                         "--overwrite to set the finished runs aside (kept as .bak files) and start again.")
+    return meta
+
+def _backup(out:Path) -> list[Path]:
+    "Move the results and configuration of `out` aside (to *.bak-YYYYmmdd-HHMMSS) instead of deleting them"
+    stamp, moved = time.strftime("%Y%m%d-%H%M%S"), []
+    for name in (RESULTS, META):
+        if (out / name).exists() and (out / name).stat().st_size:
+            dest = out / f"{name}.bak-{stamp}"
+            os.replace(out / name, dest); moved.append(dest)
+    return moved
+
+def _prepare(cfg:SweepConfig, out:Path, command:str, overwrite:bool):
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / RESULTS, "a"): pass
+    except OSError as e:
+        raise PermissionError(f"cannot write the results to {out}: {e}. Choose another folder with out=/--out.") from None
+    meta = dict(config=asdict(cfg), command=command, version=_version())
+    if not (out / META).exists() and not overwrite and (n := len(read_jsonl(out / RESULTS))):
+        raise ValueError(f"{out} holds {n} finished runs in {RESULTS} but no {META}, so nothing says which configuration "
+                         f"they belong to. Restore {out / META}, use another folder, or overwrite=True / --overwrite to set "
+                         "them aside (kept as .bak files).")
+    if (out / META).exists() and not overwrite:
+        defaults = asdict(SweepConfig())     # a field added since that folder was written reads as its default
+        old = {k: _read_meta(out)["config"].get(k, d) for k, d in defaults.items()}
+        if old != meta["config"]:
+            diff = [f"{k}: {old.get(k)!r} there, {v!r} now" for k, v in meta["config"].items() if old.get(k) != v]
+            raise ValueError(f"{out} holds results of a different sweep ({'; '.join(diff)}). Use another folder, "
+                             "or overwrite=True / --overwrite to set them aside (they are kept as .bak files).")
+    elif overwrite and (moved := _backup(out)):
+        n = len(read_jsonl(moved[0])) if moved[0].name.startswith(RESULTS) else 0
+        print(f"overwrite: {n} finished runs set aside in {', '.join(str(p) for p in moved)}", file=sys.stderr)
+    if not (out / META).exists() or overwrite:
+        atomic_write(out / META, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+
+def _version() -> str:
+    "The installed ntk_paths' version (from its package metadata: no import up the layers)"
+    try: return importlib.metadata.version("ntk_paths")
+    except importlib.metadata.PackageNotFoundError: return "unknown (not installed)"
+
+# %% ../nbs/22_sweep.ipynb #4c10d3cc
+def sweep(cfg:SweepConfig,               # what to run
+          out,                           # folder for sweep.json and results.jsonl
+          command:str|None=None,         # recorded in sweep.json (the CLI passes the command line)
+          retry_failed:bool=False,       # run again the runs recorded as failed
+          overwrite:bool=False,          # discard results in `out` from another configuration
+          progress:bool=True,
+          executor:str|Executor="local", # where the runs happen: a name from `EXECUTORS` or an `Executor`
+         )->SweepResults:
+    "Run every configuration not yet in `out`, appending one row per finished run"
+    cfg.validate()
+    ex = get_executor(executor)
+    out = Path(out)
+    data = sweep_data(cfg)                  # missing data is reported before anything is written
+    with FolderLock(out, "sweep"):          # a second sweep in the same folder is refused while this one runs
+        _prepare(cfg, out, command or f"sweep({cfg!r})", overwrite)
+        repair_jsonl(out / RESULTS)
+        done = {r["run_id"]: r["status"] for r in checked_rows(out)}
+        todo = [r for r in cfg.runs() if done.get(run_id(r)) not in ("ok", None if retry_failed else "failed")]
+        if not todo: return load_sweep(out)
+        device = cfg.device or default_device()
+        lost = lambda run, why: failed_row(run, f"lost: {why}")
+        failed = 0
+        with tqdm(total=len(todo), desc=f"sweep → {out} ({ex.name})", disable=not progress) as bar:
+            ck = out / "checkpoints"       # recipe runs write one checkpoint each: a killed sweep resumes mid-training
+            fn = functools.partial(_checkpointed, str(ck)) if cfg.recipe else run_one
+            for row in ex.map(fn, (cfg, data, device), todo, lost, gpu=str(device).startswith("cuda")):
+                append_jsonl(out / RESULTS, row)
+                (ck / (re.sub(r"[^\w.@+-]", "_", row["run_id"]) + ".pt")).unlink(missing_ok=True)
+                failed += row["status"] != "ok"
+                bar.update(); bar.set_postfix(failed=failed, refresh=False)
+    return load_sweep(out)
 
 # %% ../nbs/22_sweep.ipynb #38212028
 def compare(dataset:str="digits",       # a name from `DATASETS`
