@@ -158,6 +158,8 @@ def fisher(model, masks, *, data=None, variant:str="pruning", bn:str="running", 
             gs = tuple(torch.stack(t) for t in zip(*per))
     return {n: _second_order_score((gi * gi).mean(0), w[n], gi.mean(0), variant) for n, gi in zip(w, gs)}
 
+
+# %% ../nbs/16_data_scores.ipynb #sp03c
 @saliency("hutchinson", data="labels")
 def hutchinson_score(model, masks, *, data=None, variant:str="pruning", temperature:float=1.0, probes:int=10,
                      generator=None, bn:str="running", **_):

@@ -200,6 +200,8 @@ def _unmask(m:nn.Module, bake:bool, attr:str="weight"):
     m.__class__ = type(cls.__name__, cls.__bases__, dict(cls.__dict__))
     parametrize.remove_parametrizations(m, attr, leave_parametrized=bake)
 
+
+# %% ../nbs/03_masks.ipynb #sp04c
 def remove_masks(model:nn.Module, bake:bool=True) -> nn.Module:
     "Undo `apply_masks`: `bake=True` keeps the zeros in plain weights, `bake=False` restores the originals"
     for m in model.modules():

@@ -302,6 +302,8 @@ def kernel_eigvals(theta:Tensor,                 # a kernel from `empirical_ntk`
     ev = torch.linalg.eigvalsh((M + M.T) / 2).flip(0)
     return ev[:k] if k else ev
 
+
+# %% ../nbs/12_ntk.ipynb #sp01c
 @removed_keywords(method="solver")
 def ntk_eigvals(model:nn.Module, x:Tensor|None=None,
                 *, k:int|None=None,              # how many of the largest; None: all (exact only)

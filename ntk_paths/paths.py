@@ -399,6 +399,8 @@ def path_kernel_eigvals(model:nn.Module, k:int=10, masks:Masks|None=None, input_
                       f"products, or a smaller k" + (f"; λ1…λ{loose[0]} meet tol={tol:g}" if loose[0] else ""), stacklevel=2)
     return vals
 
+
+# %% ../nbs/13_paths.ipynb #sp02c
 def path_kernel_stats(model:nn.Module, masks:Masks|None=None, input_shape:tuple|None=None, k:int=10,
                       probes:int=10, generator:torch.Generator|None=None) -> dict:
     "Tr Π, the top-k eigenvalues, an estimate of ‖Π‖_F and the participation ratio (Tr Π)²/‖Π‖_F²"
