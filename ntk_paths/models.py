@@ -111,6 +111,8 @@ class ResNet(nn.Module):
         x = self.layer3(self.layer2(self.layer1(self.relu(self.bn1(self.conv1(x))))))
         return self.fc(self.pool(x).flatten(1))
 
+
+# %% ../nbs/06_models.ipynb #sp05c
 def ResNet20(num_classes:int=10, **kwargs) -> ResNet:
     "ResNet-20 for 32×32 images"
     return ResNet(20, num_classes, **kwargs)

@@ -55,6 +55,8 @@ def sum_pool(n:int, x:Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     if n == 1: return F.avg_pool2d(x.unsqueeze(-2), (1, *k), (1, *s), (0, *p), ceil_mode, True, 1).squeeze(-2)
     return (F.avg_pool2d if n == 2 else F.avg_pool3d)(x, k, s, p, ceil_mode, True, 1)
 
+
+# %% ../nbs/13_paths.ipynb #sp06c
 def window_counts(sizes, outs, like:Tensor) -> Tensor:
     "Number of inputs in every cell of an adaptive pooling (PyTorch's floor/ceil windows)"
     c = torch.ones((), dtype=like.dtype, device=like.device)
