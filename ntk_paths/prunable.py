@@ -180,6 +180,8 @@ def located(model:nn.Module, names:Iterable[str]) -> dict[str, Prunable]:
         if _own(m, a): out[name] = Prunable(name, paths.get(id(trainable_weight(m, a)), weight_path(mod, m, a)), m, a)
     return out
 
+
+# %% ../nbs/02_prunable.ipynb #sp07c
 def uncovered(model:nn.Module, masks:Iterable[str]=()) -> dict[str, int]:
     "Weight tensors (two or more dimensions) neither pruned by default nor named in `masks`, by `named_parameters` name, with their sizes"
     held = {id(trainable_weight(m, a)) for _, m, a in _candidates(model)} | {id(p.weight) for p in located(model, masks).values()}
