@@ -47,6 +47,8 @@ class UncoveredWarning(UserWarning):
 class CollapseWarning(UserWarning):
     "A mask that keeps no weight of some layer (the network computes a constant after it)"
 
+
+# %% ../nbs/19_prune.ipynb #sp08c
 def check_scores(method:str, scores:dict[str, Tensor], alive:Masks, density:float, model:nn.Module|None=None) -> list[str]:
     "Raise `ScoreError` if the scores of live weights are non-finite or all zero; return the live layers scored all zero"
     bad = nonzero = 0
