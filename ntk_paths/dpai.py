@@ -10,7 +10,7 @@ import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 from .masks import Masks
-from .paths import path_count
+from .paths import path_gradient
 from .scores import saliency, resolve_input_shape, refuse_token_models
 
 # %% auto #0
@@ -19,13 +19,7 @@ __all__ = ['Balance', 'npb_counts', 'dpai']
 # %% ../nbs/18_dpai.ipynb #dp000006
 def _path_gradient(model:nn.Module, m:dict[str, Tensor], shape:tuple) -> tuple[float, dict[str, Tensor]]:
     "log P and ∂ log P/∂m (∂P/∂m itself when P = 0: the weights that would open a first path)"
-    leaves = {n: v.detach().to(torch.float64).requires_grad_() for n, v in m.items()}
-    for scaled in (False, True):           # more than 1.8e308 paths: each layer over its fan-in, same positive derivatives
-        P = path_count(model, leaves, shape, scaled)
-        if torch.isfinite(P): break
-    grads = torch.autograd.grad(P, list(leaves.values()), allow_unused=True)
-    g = {n: gr if gr is not None else torch.zeros_like(leaves[n]) for n, gr in zip(leaves, grads)}
-    p = P.item()
+    p, scaled, g = path_gradient(model, m, shape)   # scaled past float64: log P unknown, ∂ log P/∂m the same
     log_p = math.inf if scaled else (math.log(p) if p > 0 else -math.inf)
     return log_p, ({n: v / p for n, v in g.items()} if p > 0 else g)
 

@@ -18,8 +18,8 @@ from .linalg import lanczos
 
 # %% auto #0
 __all__ = ['sum_pool', 'window_counts', 'SquaredNetwork', 'squared_pass', 'path_kernel_trace', 'GatedUnitNetwork',
-           'active_path_sums', 'ConnectivityNetwork', 'path_count', 'effective_masks', 'path_kernel_gvp',
-           'path_kernel_eigvals', 'path_kernel_stats']
+           'active_path_sums', 'ConnectivityNetwork', 'path_count', 'path_gradient', 'effective_masks',
+           'path_kernel_gvp', 'path_kernel_eigvals', 'path_kernel_stats']
 
 # %% ../nbs/13_paths.ipynb #618daa14
 _IDENTITY = {F.relu, torch.relu, Tensor.relu, F.relu_, torch.relu_, Tensor.relu_, F.leaky_relu}
@@ -321,18 +321,23 @@ def path_count(model:nn.Module,               # a network the squared pass handl
 
 
 # %% ../nbs/13_paths.ipynb #ef00000b
+def path_gradient(model:nn.Module, masks:dict[str, Tensor], input_shape:tuple|None=None) -> tuple[float, bool, dict[str, Tensor]]:
+    "(P, scaled, ∂P/∂m): the path count, whether it had to be scaled per layer to fit float64, and each entry's derivative"
+    for scaled in (False, True):
+        leaves = {n: v.detach().to(torch.float64).requires_grad_() for n, v in masks.items()}
+        P = path_count(model, leaves, input_shape, scaled)
+        if torch.isfinite(P): break
+    grads = torch.autograd.grad(P, list(leaves.values()), allow_unused=True)
+    return P.item(), scaled, {n: g if g is not None else torch.zeros_like(leaves[n]) for n, g in zip(leaves, grads)}
+
 def effective_masks(model:nn.Module,            # a network the squared pass handles (see `squared_pass`)
                     masks:Masks,                # the masks to look at
                     input_shape:tuple|None=None,
                    )->Masks:                    # `masks` without the kept weights on no input→output path
     "The effective masks: a kept weight stays only if some input→output path of the mask runs through it"
     masks.check(model)                     # masks of another model would come back all empty, not refused
-    for scaled in (False, True):
-        leaves = {n: m.to(torch.float64).requires_grad_() for n, m in masks.items()}
-        R = path_count(model, leaves, input_shape, scaled)
-        if torch.isfinite(R): break
-    grads = dict(zip(leaves, torch.autograd.grad(R, list(leaves.values()), allow_unused=True)))
-    out = {n: m & (grads[n] > 0).to(m.device) if grads.get(n) is not None else torch.zeros_like(m) for n, m in masks.items()}
+    _, _, grads = path_gradient(model, dict(masks), input_shape)
+    out = {n: m & (grads[n] > 0).to(m.device) for n, m in masks.items()}
     return Masks(out, {**masks.meta, "effective": True})
 
 def _effective(self, model:nn.Module, input_shape:tuple|None=None) -> Masks:
