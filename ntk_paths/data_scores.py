@@ -10,8 +10,8 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from .prunable import prunable, located
-from .functional import masked_forward, masked_params, eval_mode, BATCH_NORMS
-from torch.func import functional_call, grad, vmap
+from .functional import masked_forward, masked_params, eval_mode, BATCH_NORMS, per_example
+from torch.func import functional_call, grad
 from .scores import saliency, logits, input_batch, SCORES
 from .linalg import hutchinson_diag
 from .data import as_batch
@@ -152,10 +152,7 @@ def fisher(model, masks, *, data=None, variant:str="pruning", bn:str="running", 
     x, y = _labelled(model, data)
     loss = lambda wv, xi, yi: F.cross_entropy(logits(masked_forward(model, None, xi[None], weights=dict(zip(w, wv)))), yi[None])
     with eval_mode(model):
-        try: gs = vmap(grad(loss), (None, 0, 0))(tuple(w.values()), x, y)
-        except RuntimeError:                  # ops vmap cannot batch: one example at a time
-            per = [grad(loss)(tuple(w.values()), xi, yi) for xi, yi in zip(x, y)]
-            gs = tuple(torch.stack(t) for t in zip(*per))
+        gs = per_example(grad(loss), tuple(w.values()), x, y)
     return {n: _second_order_score((gi * gi).mean(0), w[n], gi.mean(0), variant) for n, gi in zip(w, gs)}
 
 

@@ -10,11 +10,12 @@ from contextlib import contextmanager
 from typing import Callable
 import torch
 from torch import nn, Tensor
-from torch.func import functional_call
+from torch.func import functional_call, vmap
 from .prunable import prunable, located
 
 # %% auto #0
-__all__ = ['BATCH_NORMS', 'eval_mode', 'masked_params', 'masked_forward', 'float64_leaves', 'quiet_jvp', 'bn_warmed']
+__all__ = ['BATCH_NORMS', 'eval_mode', 'masked_params', 'masked_forward', 'float64_leaves', 'quiet_jvp', 'per_example',
+           'bn_warmed']
 
 # %% ../nbs/05_functional.ipynb #132ec35b
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
@@ -85,6 +86,16 @@ def quiet_jvp():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", FutureWarning)
         yield
+
+# %% ../nbs/05_functional.ipynb #pe00000b
+def per_example(f:Callable, shared, *batched):
+    "f(shared, *one example) for every example along dim 0 of `batched`, stacked: a `vmap`, or a loop where vmap cannot"
+    try: return vmap(f, (None,) + (0,) * len(batched))(shared, *batched)
+    except RuntimeError:
+        outs = [f(shared, *ex) for ex in zip(*batched)]
+        if isinstance(outs[0], Tensor): return torch.stack(outs)
+        if isinstance(outs[0], dict): return {k: torch.stack([o[k] for o in outs]) for k in outs[0]}
+        return type(outs[0])(torch.stack(t) for t in zip(*outs))
 
 # %% ../nbs/05_functional.ipynb #bw00000b
 def bn_warmed(model:nn.Module, x:Tensor, batch_size:int=256) -> nn.Module:

@@ -14,7 +14,7 @@ from torch.func import functional_call, vjp, jvp, vmap, jacrev
 from tqdm.auto import tqdm
 from .prunable import prunable, located, mask_parametrization
 from .masks import Masks
-from .functional import eval_mode, quiet_jvp
+from .functional import eval_mode, quiet_jvp, per_example
 from .checks import check_model, check_batch, check_count, input_errors, removed_keywords
 from .linalg import lanczos, hutchinson, hutch_pp
 from .ntk_blocks import (contract, structured_layers, layer_shapes, layer_factors, combine_factors, weight_key,
@@ -90,10 +90,7 @@ def _function(model:nn.Module, wmasks:dict[str, Tensor], x:Tensor) -> Callable:
 def _jacobians(model, params, wmasks, x) -> dict[str, Tensor]:
     "Per-sample Jacobians {path: (N, K, *shape)} of the masked model"
     one = jacrev(lambda p, xi: _function(model, wmasks, xi[None])(p)[0])
-    try: return vmap(one, (None, 0))(params, x)
-    except RuntimeError:          # ops vmap cannot batch (the fused LSTM/GRU kernels write in place): one sample at a time
-        js = [one(params, xi) for xi in x]
-        return {k: torch.stack([j[k] for j in js]) for k in js[0]}
+    return per_example(one, params, x)
 
 # %% ../nbs/12_ntk.ipynb #0f978172
 class KernelRecipe(NamedTuple):
