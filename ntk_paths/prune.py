@@ -176,11 +176,15 @@ def _held_masks(model:nn.Module) -> Masks|None:
 
 
 # %% ../nbs/19_prune.ipynb #ps000004
+def _batch_of(data, per_class:int, seed:int):
+    "A TensorData's class-balanced sample of its training set, or the data as given"
+    return balanced_batch(data.x_train, data.y_train, per_class, seed) if isinstance(data, TensorData) else data
+
 def _pruning_data(model:nn.Module, method:str, data, per_class:int, seed:int) -> tuple[object, Tensor|None]:
     "(the batch handed to the score, its inputs), both None for a data-free method"
     sal = SCORES[method]
     if sal.data == "none": return None, None
-    batch = balanced_batch(data.x_train, data.y_train, per_class, seed) if isinstance(data, TensorData) else data
+    batch = _batch_of(data, per_class, seed)
     x, y = as_batch(batch)
     if sal.data == "labels" and y is None:
         raise ValueError(f"{method} needs labels: pass data=TensorData or data=(x, y), not inputs alone")
@@ -249,8 +253,7 @@ def prune_steps(model:nn.Module,            # any network with Conv/Linear layer
     if d > start.density: raise ValueError(f"the starting masks keep density {start.density:.4g}; cannot prune up to {d:.4g}")
     if bn_warmup:
         if data is None: raise ValueError("bn_warmup=True refreshes BatchNorm statistics on the pruning data: pass data=")
-        model = bn_warmed(model, x if x is not None else as_batch(balanced_batch(data.x_train, data.y_train, per_class, seed)
-                                                              if isinstance(data, TensorData) else data)[0])
+        model = bn_warmed(model, x if x is not None else as_batch(_batch_of(data, per_class, seed))[0])
     return PruneRun(model, method, d, T, schedule, scope, start, batch, x, options,
                     generator if generator is not None else torch.Generator().manual_seed(seed), min_density, invert, input_shape, count,
                     layer_density)
