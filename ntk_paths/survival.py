@@ -52,10 +52,10 @@ class Ranked:
     def __init__(self, scores:dict[str, Tensor], floor:float, meta:dict, layer_density:str|None=None):
         self.scores, self.floor, self.meta, self.layer_density = scores, floor, meta, layer_density
         self.total = sum(s.numel() for s in scores.values())
-        self.sorted = torch.cat([s.flatten() for s in scores.values()]).sort(descending=True).values
+        self.sorted = None if layer_density else torch.cat([s.flatten() for s in scores.values()]).sort(descending=True).values
 
     def masks(self, density:float) -> Masks:
-        "Exactly round(density · total) weights: the top of the survival ranking"
+        "Exactly round(density · total) weights: the top of the survival ranking (of each layer, under a layer rule)"
         if math.isclose(density, self.floor, rel_tol=1e-9): density = max(density, self.floor)   # a log slider's end: 10^log10(f)
         if not self.floor <= density <= 1: raise ValueError(f"density must be in [{self.floor:g}, 1], got {density}")
         if self.layer_density:             # a method with layer budgets (DPaI: ERK) keeps them at every density

@@ -190,6 +190,7 @@ def _balanced(sizes:dict, budget:float) -> dict:
     dense = set()
     while True:
         free = [n for n in sizes if n not in dense]
+        if not free: break                                 # the budget holds every layer: all dense
         X = (budget - sum(sizes[n] for n in dense)) / len(free)
         if not (small := {n for n in free if sizes[n] <= X}): break
         dense |= small
